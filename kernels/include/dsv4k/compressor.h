@@ -1,0 +1,32 @@
+// KV compression pooling (spec §2.4.5).
+//
+// Each token p has a projection kv_p and a gate score z_p (ape already added), fp32,
+// width c·d (c = 2 for the overlapping ratio-4 compressor, else 1). One row pools a block
+// of `ratio` tokens per channel with a softmax over the block's scores:
+//   ratio 128:  row[i] = Σ_s softmax_s(z_s[i])·kv_s[i] over the block's tokens;
+//   ratio 4:    8 candidates per channel: the previous block's tokens through their first
+//               half (kv[i], z[i]) and the current block's through their second half
+//               (kv[d+i], z[d+i]). A missing previous block contributes nothing.
+#pragma once
+
+#include <cstdint>
+
+namespace dsv4k {
+
+struct CompressorShape {
+  int64_t ratio = 0;    // tokens per compressed row: 4 or 128
+  int64_t dim = 0;      // d: width of a compressed row
+  bool overlap = false; // ratio 4: rows pool the previous block too (projections are 2d wide)
+  int64_t width() const { return overlap ? 2 * dim : dim; }
+};
+
+namespace ref {
+
+// prev_kv / prev_z: [ratio, 2d] rows of the previous block, or nullptr (no previous block);
+// used only when overlap. cur_kv / cur_z: [ratio, width] rows of the block, ld apart.
+// row: [d] fp32 (not yet rounded or normalized).
+void compress_pool(const CompressorShape& s, const float* prev_kv, const float* prev_z, int64_t ld_prev,
+                   const float* cur_kv, const float* cur_z, int64_t ld_cur, float* row);
+
+}  // namespace ref
+}  // namespace dsv4k

@@ -1,0 +1,38 @@
+#include <cmath>
+#include <limits>
+
+#include "dsv4k/compressor.h"
+
+namespace dsv4k::ref {
+
+void compress_pool(const CompressorShape& s, const float* prev_kv, const float* prev_z, int64_t ld_prev,
+                   const float* cur_kv, const float* cur_z, int64_t ld_cur, float* row) {
+  const int64_t d = s.dim;
+  // Candidate j of channel i: (kv, z) from the previous block's first half or the current
+  // block's second half (overlap), or the current block's only half.
+  const bool use_prev = s.overlap && prev_kv != nullptr;
+  const int64_t cur_off = s.overlap ? d : 0;
+  for (int64_t i = 0; i < d; ++i) {
+    float mx = -std::numeric_limits<float>::infinity();
+    if (use_prev)
+      for (int64_t j = 0; j < s.ratio; ++j) mx = std::fmax(mx, prev_z[j * ld_prev + i]);
+    for (int64_t j = 0; j < s.ratio; ++j) mx = std::fmax(mx, cur_z[j * ld_cur + cur_off + i]);
+    double num = 0.0;
+    double den = 0.0;
+    if (use_prev) {
+      for (int64_t j = 0; j < s.ratio; ++j) {
+        const double e = std::exp(static_cast<double>(prev_z[j * ld_prev + i] - mx));
+        den += e;
+        num += e * prev_kv[j * ld_prev + i];
+      }
+    }
+    for (int64_t j = 0; j < s.ratio; ++j) {
+      const double e = std::exp(static_cast<double>(cur_z[j * ld_cur + cur_off + i] - mx));
+      den += e;
+      num += e * cur_kv[j * ld_cur + cur_off + i];
+    }
+    row[i] = static_cast<float>(num / den);
+  }
+}
+
+}  // namespace dsv4k::ref

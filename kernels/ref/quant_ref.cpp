@@ -1,0 +1,83 @@
+// Scalar reference quantizers: one block at a time, exactly the spec's formulas.
+#include <cmath>
+
+#include "dsv4k/quant.h"
+
+namespace dsv4k::ref {
+namespace {
+
+float block_amax(const float* x, int64_t n) {
+  float a = 0.0f;
+  for (int64_t i = 0; i < n; ++i) a = std::fmax(a, std::fabs(x[i]));
+  return a;
+}
+
+}  // namespace
+
+void quantize_e4m3(const float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block, uint8_t* q,
+                   float* scale) {
+  const int64_t n_blocks = n_cols / block;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const float* xb = x + r * ldx + b * block;
+      const int e = pow2_scale_exponent(block_amax(xb, block), kE4M3AmaxFloor, kE4M3InvMax);
+      const float inv_s = exp2i(-e);  // x / 2^e is exact: multiply by the exact inverse
+      for (int64_t i = 0; i < block; ++i) {
+        float v = std::fmin(std::fmax(xb[i] * inv_s, -kE4M3Max), kE4M3Max);
+        q[r * n_cols + b * block + i] = f32_to_e4m3(v);
+      }
+      scale[r * n_blocks + b] = exp2i(e);
+    }
+  }
+}
+
+void simulate_e4m3(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t b = 0; b < n_cols / block; ++b) {
+      float* xb = x + r * ldx + b * block;
+      const int e = pow2_scale_exponent(block_amax(xb, block), kE4M3AmaxFloor, kE4M3InvMax);
+      const float s = exp2i(e);
+      const float inv_s = exp2i(-e);
+      for (int64_t i = 0; i < block; ++i) {
+        float v = std::fmin(std::fmax(xb[i] * inv_s, -kE4M3Max), kE4M3Max);
+        xb[i] = e4m3_to_f32(f32_to_e4m3(v)) * s;  // exact: fits bf16
+      }
+    }
+  }
+}
+
+void simulate_e2m1(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t b = 0; b < n_cols / block; ++b) {
+      float* xb = x + r * ldx + b * block;
+      const int e = pow2_scale_exponent(block_amax(xb, block), kE2M1AmaxFloor, kE2M1InvMax);
+      const float s = exp2i(e);
+      const float inv_s = exp2i(-e);
+      for (int64_t i = 0; i < block; ++i) {
+        float v = std::fmin(std::fmax(xb[i] * inv_s, -kE2M1Max), kE2M1Max);
+        xb[i] = e2m1_to_f32(f32_to_e2m1(v)) * s;
+      }
+    }
+  }
+}
+
+void hadamard128(float* x, int64_t n_vec, int64_t ldx, Round round) {
+  const float norm = 1.0f / std::sqrt(static_cast<float>(kHadamardDim));
+  for (int64_t v = 0; v < n_vec; ++v) {
+    float* y = x + v * ldx;
+    // Iterative butterflies produce the Sylvester (natural) ordering: y_j = Σ_i x_i (-1)^popcount(i&j).
+    for (int64_t h = 1; h < kHadamardDim; h *= 2) {
+      for (int64_t i = 0; i < kHadamardDim; i += 2 * h) {
+        for (int64_t j = i; j < i + h; ++j) {
+          const float a = y[j];
+          const float b = y[j + h];
+          y[j] = a + b;
+          y[j + h] = a - b;
+        }
+      }
+    }
+    for (int64_t j = 0; j < kHadamardDim; ++j) y[j] = round_to(y[j] * norm, round);
+  }
+}
+
+}  // namespace dsv4k::ref
