@@ -1,12 +1,14 @@
 // KV compression pooling (spec §2.4.5).
 //
-// Each token p has a projection kv_p and a gate score z_p (ape already added), fp32,
-// width c·d (c = 2 for the overlapping ratio-4 compressor, else 1). One row pools a block
-// of `ratio` tokens per channel with a softmax over the block's scores:
-//   ratio 128:  row[i] = Σ_s softmax_s(z_s[i])·kv_s[i] over the block's tokens;
+// Each token p has a projection kv_p and a gate score z_p, fp32, width c·d (c = 2 for the
+// overlapping ratio-4 compressor, else 1). The token at offset j of its block adds the
+// learned position bias ape[j] to its score. One row pools a block of `ratio` tokens per
+// channel with a softmax over the block's biased scores:
+//   ratio 128:  row[i] = Σ_j softmax_j(z_j[i] + ape[j][i])·kv_j[i] over the block's tokens;
 //   ratio 4:    8 candidates per channel: the previous block's tokens through their first
-//               half (kv[i], z[i]) and the current block's through their second half
-//               (kv[d+i], z[d+i]). A missing previous block contributes nothing.
+//               half (kv[i], z[i] + ape[j][i]) and the current block's through their second
+//               half (kv[d+i], z[d+i] + ape[j][d+i]). A missing previous block contributes
+//               nothing.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +26,9 @@ namespace ref {
 
 // prev_kv / prev_z: [ratio, 2d] rows of the previous block, or nullptr (no previous block);
 // used only when overlap. cur_kv / cur_z: [ratio, width] rows of the block, ld apart.
-// row: [d] fp32 (not yet rounded or normalized).
-void compress_pool(const CompressorShape& s, const float* prev_kv, const float* prev_z, int64_t ld_prev,
-                   const float* cur_kv, const float* cur_z, int64_t ld_cur, float* row);
+// ape: [ratio, width]. row: [d] fp32 (not yet rounded or normalized).
+void compress_pool(const CompressorShape& s, const float* ape, const float* prev_kv, const float* prev_z,
+                   int64_t ld_prev, const float* cur_kv, const float* cur_z, int64_t ld_cur, float* row);
 
 }  // namespace ref
 }  // namespace dsv4k

@@ -1,0 +1,161 @@
+// Backend: the compute interface the forward pass is written against.
+//
+// The model never calls a kernel directly: it calls these ops, and a backend (CPU now,
+// CUDA later) runs them with its own kernels, threads and memory. Every op has the
+// contract of its scalar reference in kernels/ref (same arguments, same rounding
+// points); a backend is free in how it computes but not in what.
+//
+// Activations are fp32 buffers; in the reference numerics they hold bf16 values and each
+// op rounds its output where the reference rounds (Numerics::round()). Weight views point
+// into the memory-mapped checkpoint (CPU) or device copies (CUDA).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dsv4k/attention.h"
+#include "dsv4k/compressor.h"
+#include "dsv4k/elementwise.h"
+#include "dsv4k/gemm.h"
+#include "dsv4k/hc.h"
+#include "dsv4k/indexer.h"
+#include "dsv4k/moe.h"
+#include "dsv4k/numeric.h"
+#include "dsv4k/rope.h"
+
+namespace dsv4 {
+
+using dsv4k::Round;
+
+// The numeric mode of a forward pass. The defaults are the reference numerics (spec §2.1,
+// DESIGN.md §4); the comparison mode (activations fp32, no quantization of activations,
+// no simulations) is what independent fp32 implementations compute.
+struct Numerics {
+  bool bf16_activations = true;       // round activations to bf16 where the reference does
+  bool quantize_activations = true;   // dynamic 1x128 FP8 before FP8/FP4 GEMMs
+  bool simulate_kv_fp8 = true;        // FP8 round trip of KV rows (nope dims, block 64)
+  bool simulate_indexer_fp4 = true;   // Hadamard + FP4 round trip of indexer q and k
+
+  Round round() const { return bf16_activations ? Round::kBf16 : Round::kNone; }
+
+  static Numerics reference() { return {}; }
+  // fp32 everywhere, nothing quantized at run time: comparable with fp32 re-implementations.
+  static Numerics exact() { return {false, false, false, false}; }
+};
+
+// A linear layer's weight in one of the checkpoint encodings.
+struct WeightRef {
+  enum class Kind : uint8_t { kFp8, kFp4, kBf16, kF32 };
+  Kind kind = Kind::kF32;
+  dsv4k::Fp8Weight fp8;
+  dsv4k::Fp4Weight fp4;
+  dsv4k::Bf16Weight bf16;
+  dsv4k::F32Weight f32;
+
+  int64_t n() const;  // output features
+  int64_t k() const;  // input features
+  static WeightRef of(const dsv4k::Fp8Weight& w);
+  static WeightRef of(const dsv4k::Fp4Weight& w);
+  static WeightRef of(const dsv4k::Bf16Weight& w);
+  static WeightRef of(const dsv4k::F32Weight& w);
+};
+
+// How the activation side of a linear layer is treated.
+enum class ActQuant : uint8_t {
+  kNone,       // x used as is (fp32 math)
+  kE4M3Block,  // x quantized to e4m3 with one power-of-two scale per 128 (FP8/FP4 weights only)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual int n_threads() const = 0;
+
+  // ---- dense algebra -----------------------------------------------------------
+  // y [m, w.n()] = round(x [m, w.k()] · Wᵀ); rows ldx / ldy apart.
+  virtual void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y,
+                      int64_t ldy, Round round) = 0;
+
+  // ---- elementwise and normalization --------------------------------------------
+  // out [n, dim] = bf16 embedding rows of tokens (values exact in fp32).
+  virtual void embed(const uint16_t* table, int64_t dim, const int32_t* tokens, int64_t n, float* out) = 0;
+  virtual void rmsnorm(const float* x, int64_t n_rows, int64_t dim, int64_t ldx, const uint16_t* w, float eps,
+                       float* y, int64_t ldy, Round round) = 0;
+  virtual void head_rmsnorm(float* x, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t ldx, float eps,
+                            Round round) = 0;
+  virtual void rope_apply(float* x, int64_t n_rows, int64_t ld_row, int64_t n_heads, int64_t ld_head,
+                          int64_t offset, const float* cos_table, const float* sin_table, int64_t n_freq,
+                          bool inverse, Round round) = 0;
+  virtual void simulate_e4m3(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) = 0;
+  virtual void simulate_e2m1(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) = 0;
+  virtual void hadamard128(float* x, int64_t n_vec, int64_t ldx, Round round) = 0;
+  // x[i] = round(x[i]·factor); out[i] = round(a[i] + b[i]) (out may alias a or b).
+  virtual void scale(float* x, int64_t n, float factor, Round round) = 0;
+  virtual void add(const float* a, const float* b, float* out, int64_t n, Round round) = 0;
+
+  // ---- hyper-connections ---------------------------------------------------------
+  // X [n, hc, d]; fn [(2+hc)·hc, hc·d]; y [n, d]; post [n, hc]; comb [n, hc, hc].
+  virtual void hc_pre(const float* X, int64_t n, const dsv4k::HcParams& p, const float* fn, const float* scale,
+                      const float* base, float* y, float* post, float* comb, Round round) = 0;
+  virtual void hc_post(const float* o, const float* X, const float* post, const float* comb, int64_t n,
+                       const dsv4k::HcParams& p, float* X_out, Round round) = 0;
+  // fn [hc, hc·d]
+  virtual void hc_head(const float* X, int64_t n, const dsv4k::HcParams& p, const float* fn, const float* scale,
+                       const float* base, float* y, Round round) = 0;
+
+  // ---- attention -----------------------------------------------------------------
+  virtual void sparse_attention(const float* q, int64_t n_q, int64_t ldq, const dsv4k::AttentionShape& s,
+                                const float* kv, int64_t ldkv, const int32_t* cand, int64_t n_cand,
+                                const float* sink, float* out, int64_t ldo, Round round) = 0;
+  // Pools n_rows compressed rows; row r uses prev[r] (may be null) and cur[r] blocks.
+  struct PoolJob {
+    const float* prev_kv;
+    const float* prev_z;
+    int64_t ld_prev;
+    const float* cur_kv;
+    const float* cur_z;
+    int64_t ld_cur;
+    float* row;  // [d]
+  };
+  // ape [ratio, width] is the position bias added to the scores by block offset.
+  virtual void compress_pool(const dsv4k::CompressorShape& s, const float* ape, const PoolJob* jobs,
+                             int64_t n_jobs) = 0;
+  virtual void indexer_scores(const float* q, int64_t n_q, int64_t ldq, int64_t n_heads, int64_t head_dim,
+                              const float* w, const float* keys, int64_t n_keys, const int64_t* n_visible,
+                              float* scores, Round round) = 0;
+  virtual void topk_rows(const float* scores, int64_t n_q, int64_t n_keys, const int64_t* n_visible, int64_t k,
+                         int32_t* idx) = 0;
+
+  // ---- mixture of experts ----------------------------------------------------------
+  virtual void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias,
+                          int32_t* ids, float* weights) = 0;
+  virtual void route_hash(const float* logits, int64_t n, const dsv4k::RouteParams& p, const int64_t* table_rows,
+                          int32_t* ids, float* weights) = 0;
+  virtual void swiglu(const float* g, const float* u, int64_t n, int64_t inter, int64_t ld, const float* weight,
+                      float limit, float* h, int64_t ldh, Round round) = 0;
+  // expert_out [n, k, d] in ascending expert-id order per token, shared [n, d] -> out [n, d].
+  virtual void moe_combine(const float* expert_out, const float* shared, int64_t n, int64_t k, int64_t d,
+                           float* out, Round round) = 0;
+};
+
+// Which kernels the CPU backend runs: the optimized ones, or the scalar references (a
+// slow, obviously-correct twin of the whole model used to check the fast path).
+enum class CpuKernels : uint8_t { kFast, kReference };
+
+struct CpuBackendOptions {
+  int n_threads = 0;  // 0: all hardware threads
+  CpuKernels kernels = CpuKernels::kFast;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const CpuBackendOptions& options);
+
+// Host-side rotary tables (inputs of Backend::rope_apply), shared by every backend so that
+// all of them rotate by bit-identical angles: f_k for k < rope_dim/2 (YaRN-blended when
+// yarn != nullptr) and cos/sin of θ = fp32(pos)·f_k, [n, n_freq] each.
+void rope_frequencies(int64_t rope_dim, double base, const dsv4k::YarnParams* yarn, float* freqs);
+void rope_table(const int64_t* positions, int64_t n, const float* freqs, int64_t n_freq, float* cos_out,
+                float* sin_out);
+
+}  // namespace dsv4

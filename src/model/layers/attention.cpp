@@ -1,0 +1,178 @@
+#include "model/layers/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/check.h"
+
+namespace dsv4 {
+
+void AttentionRunner::query(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
+  const ModelConfig& c = ctx.config;
+  const int64_t n = ctx.layout.n_tokens;
+  const int64_t qw = c.num_attention_heads * c.head_dim;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const Round round = ctx.round();
+  Backend& be = ctx.backend;
+  tmp_.resize(static_cast<size_t>(n * std::max(c.q_lora_rank, c.head_dim)));
+  qr_.resize(static_cast<size_t>(n * c.q_lora_rank));
+  q_.resize(static_cast<size_t>(n * qw));
+  be.linear(x, n, c.hidden_size, WeightRef::of(w.wq_a), ctx.act_quant(), tmp_.data(), c.q_lora_rank, round);
+  be.rmsnorm(tmp_.data(), n, c.q_lora_rank, c.q_lora_rank, w.q_norm, eps, qr_.data(), c.q_lora_rank, round);
+  be.linear(qr_.data(), n, c.q_lora_rank, WeightRef::of(w.wq_b), ctx.act_quant(), q_.data(), qw, round);
+  be.head_rmsnorm(q_.data(), n, c.num_attention_heads, c.head_dim, qw, eps, round);
+  const RopeTable& t = ctx.rope_for_layer(layer);
+  be.rope_apply(q_.data(), n, qw, c.num_attention_heads, c.head_dim, c.nope_dim(), t.cos.data(), t.sin.data(),
+                t.n_freq, false, round);
+}
+
+void AttentionRunner::raw_kv(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
+  const ModelConfig& c = ctx.config;
+  const int64_t n = ctx.layout.n_tokens;
+  const int64_t hd = c.head_dim;
+  const Round round = ctx.round();
+  Backend& be = ctx.backend;
+  kv_.resize(static_cast<size_t>(n * hd));
+  be.linear(x, n, c.hidden_size, WeightRef::of(w.wkv), ctx.act_quant(), tmp_.data(), hd, round);
+  be.rmsnorm(tmp_.data(), n, hd, hd, w.kv_norm, static_cast<float>(c.rms_norm_eps), kv_.data(), hd, round);
+  const RopeTable& t = ctx.rope_for_layer(layer);
+  be.rope_apply(kv_.data(), n, hd, 1, hd, c.nope_dim(), t.cos.data(), t.sin.data(), t.n_freq, false, round);
+  // The reference simulates the production FP8 KV cache on the nope dims (spec §2.4.2).
+  if (ctx.numerics.simulate_kv_fp8) be.simulate_e4m3(kv_.data(), n, c.nope_dim(), hd, 64);
+}
+
+void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
+  const ModelConfig& c = ctx.config;
+  const StepLayout& lay = ctx.layout;
+  const int64_t hd = c.head_dim;
+  const int64_t win = c.sliding_window;
+  const int64_t ratio = c.compress_ratio(layer);
+  const int64_t k = c.index_topk;
+
+  // Candidate list width: the window plus the most compressed rows any token may see.
+  int64_t n_comp = 0;
+  if (ratio == 128)
+    for (const StepSeq& s : lay.seqs) n_comp = std::max(n_comp, s.end_pos() / ratio);
+  if (ratio == 4) n_comp = k;
+  n_cand_ = win + n_comp;
+  cand_.assign(static_cast<size_t>(lay.n_tokens * n_cand_), -1);
+
+  // Key rows: per sequence, the cached window before the chunk, the chunk's own rows, then
+  // the compressed rows it needs.
+  int64_t n_keys = 0;
+  for (const StepSeq& s : lay.seqs) {
+    n_keys += std::min(s.start_pos, win - 1) + s.n;
+    if (ratio == 128) n_keys += ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
+    if (ratio == 4) n_keys += std::min(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot), s.n * k);
+  }
+  kvbuf_.resize(static_cast<size_t>(n_keys * hd));
+
+  int64_t base = 0;
+  for (const StepSeq& s : lay.seqs) {
+    const int64_t n_old = std::min(s.start_pos, win - 1);
+    const int64_t first_pos = s.start_pos - n_old;  // position of kvbuf_ row `base`
+    for (int64_t p = first_pos; p < s.start_pos; ++p)
+      ctx.cache.window_read(layer, s.slot, p, kvbuf_.data() + (base + p - first_pos) * hd);
+    std::memcpy(kvbuf_.data() + (base + n_old) * hd, kv_.data() + s.begin * hd,
+                static_cast<size_t>(s.n * hd) * sizeof(float));
+    const int64_t comp_base = base + n_old + s.n;
+    int64_t n_comp_rows = 0;
+    if (ratio == 128) {
+      n_comp_rows = ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
+      ctx.cache.rows_read(layer, RowKind::kAttention, s.slot, 0, n_comp_rows, kvbuf_.data() + comp_base * hd);
+    } else if (ratio == 4) {
+      // Only the rows some token of the chunk selected, in ascending order.
+      union_.clear();
+      for (int64_t t = s.begin; t < s.begin + s.n; ++t)
+        for (int64_t j = 0; j < k; ++j)
+          if (topk_[static_cast<size_t>(t * k + j)] >= 0) union_.push_back(topk_[static_cast<size_t>(t * k + j)]);
+      std::sort(union_.begin(), union_.end());
+      union_.erase(std::unique(union_.begin(), union_.end()), union_.end());
+      n_comp_rows = static_cast<int64_t>(union_.size());
+      ctx.cache.rows_gather(layer, RowKind::kAttention, s.slot, union_.data(), n_comp_rows,
+                            kvbuf_.data() + comp_base * hd);
+      row_map_.assign(static_cast<size_t>(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot)), -1);
+      for (int64_t i = 0; i < n_comp_rows; ++i)
+        row_map_[static_cast<size_t>(union_[static_cast<size_t>(i)])] = static_cast<int32_t>(comp_base + i);
+    }
+    for (int64_t t = s.begin; t < s.begin + s.n; ++t) {
+      const int64_t pos = lay.positions[static_cast<size_t>(t)];
+      int32_t* ct = cand_.data() + t * n_cand_;
+      int64_t m = 0;
+      // The raw window: positions max(0, pos-win+1) .. pos, oldest first.
+      for (int64_t p = std::max<int64_t>(0, pos - win + 1); p <= pos; ++p)
+        ct[m++] = static_cast<int32_t>(base + p - first_pos);
+      if (ratio == 128) {
+        for (int64_t r = 0; r < (pos + 1) / ratio; ++r) ct[m++] = static_cast<int32_t>(comp_base + r);
+      } else if (ratio == 4) {
+        for (int64_t j = 0; j < k; ++j) {
+          const int32_t r = topk_[static_cast<size_t>(t * k + j)];
+          if (r >= 0) ct[m++] = row_map_[static_cast<size_t>(r)];
+        }
+      }
+      DSV4_CHECK(m <= n_cand_);
+    }
+    base = comp_base + n_comp_rows;
+  }
+  DSV4_CHECK(base <= n_keys);
+}
+
+void AttentionRunner::output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out) {
+  const ModelConfig& c = ctx.config;
+  const int64_t n = ctx.layout.n_tokens;
+  const int64_t qw = c.num_attention_heads * c.head_dim;
+  const Round round = ctx.round();
+  Backend& be = ctx.backend;
+  // V = K carries rotated rope dims: undo the query position's rotation (spec §2.4.8).
+  const RopeTable& t = ctx.rope_for_layer(layer);
+  be.rope_apply(o_.data(), n, qw, c.num_attention_heads, c.head_dim, c.nope_dim(), t.cos.data(), t.sin.data(),
+                t.n_freq, true, round);
+  // Grouped projection: group g maps its heads' outputs (group_width) to o_lora_rank with
+  // rows [g·o_lora, (g+1)·o_lora) of wo_a, in bf16 math (the reference dequantizes wo_a).
+  const int64_t gw = c.group_width();
+  const int64_t ol = c.o_lora_rank;
+  const int64_t zw = c.o_groups * ol;
+  z_.resize(static_cast<size_t>(n * zw));
+  const int64_t k_blocks = (gw + 127) / 128;
+  for (int64_t g = 0; g < c.o_groups; ++g) {
+    const dsv4k::Fp8Weight wg{w.wo_a.data + g * ol * gw, w.wo_a.scale + (g * ol / 128) * k_blocks, ol, gw};
+    be.linear(o_.data() + g * gw, n, qw, WeightRef::of(wg), ActQuant::kNone, z_.data() + g * ol, zw, round);
+  }
+  be.linear(z_.data(), n, zw, WeightRef::of(w.wo_b), ctx.act_quant(), out, c.hidden_size, round);
+}
+
+void AttentionRunner::write_window(const StepContext& ctx, int64_t layer) {
+  const int64_t hd = ctx.config.head_dim;
+  for (const StepSeq& s : ctx.layout.seqs) {
+    // Only the last `sliding_window` rows can ever be read again.
+    for (int64_t i = std::max<int64_t>(0, s.n - ctx.config.sliding_window); i < s.n; ++i)
+      ctx.cache.window_write(layer, s.slot, s.start_pos + i, kv_.data() + (s.begin + i) * hd);
+  }
+}
+
+void AttentionRunner::forward(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x,
+                              float* out) {
+  const ModelConfig& c = ctx.config;
+  const int64_t n = ctx.layout.n_tokens;
+  query(ctx, layer, w, x);
+  raw_kv(ctx, layer, w, x);
+  // Rows completed by this step are visible to its later tokens: compress before attending.
+  if (w.has_compressor) compressor_.run(ctx, layer, RowKind::kAttention, w.compressor, x);
+  if (w.has_indexer) {
+    index_compressor_.run(ctx, layer, RowKind::kIndexer, w.index_compressor, x);
+    topk_.resize(static_cast<size_t>(n * c.index_topk));
+    indexer_.select(ctx, layer, w, x, qr_.data(), topk_.data());
+  }
+  gather_candidates(ctx, layer);
+  const int64_t qw = c.num_attention_heads * c.head_dim;
+  o_.resize(static_cast<size_t>(n * qw));
+  const dsv4k::AttentionShape shape{c.num_attention_heads, c.head_dim,
+                                    static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)))};
+  ctx.backend.sparse_attention(q_.data(), n, qw, shape, kvbuf_.data(), c.head_dim, cand_.data(), n_cand_, w.sink,
+                               o_.data(), qw, ctx.round());
+  output(ctx, layer, w, out);
+  write_window(ctx, layer);
+}
+
+}  // namespace dsv4

@@ -1,0 +1,56 @@
+// Model: the DeepSeek-V4 forward pass over a ragged batch (spec §2, §7).
+//
+// forward() runs the main model for a batch of sequence chunks on top of their cached
+// state and returns logits for the requested tokens; forward_mtp() runs the MTP draft
+// block. There is no other forward signature: one request is a batch of one, a decode
+// step a chunk of one token. A Model is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "backend/backend.h"
+#include "dsv4/status.h"
+#include "model/batch.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+#include "model/layers/block.h"
+#include "model/rope_tables.h"
+#include "model/weights.h"
+
+namespace dsv4 {
+
+class Model {
+ public:
+  Model(const ModelConfig& config, const ModelWeights& weights, Backend& backend, Numerics numerics);
+
+  const ModelConfig& config() const { return config_; }
+  const Numerics& numerics() const { return numerics_; }
+
+  // Validates the batch (precise errors, cache untouched on error), runs every layer,
+  // advances each chunk's sequence length in the cache.
+  Status forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* out);
+
+  // The MTP draft block (spec §2.7) on the cache's MTP stream: logits predicting the token
+  // after each next_token. Requires a config with num_nextn_predict_layers = 1.
+  Status forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* out);
+
+ private:
+  // Rows of X [n, hc, d] whose logits are wanted -> out->logits.
+  void compute_logits(const float* X, int64_t n_tokens, const std::vector<StepSeq>& seqs, LogitsMode mode,
+                      const HcWeights& head_hc, const uint16_t* final_norm, ForwardResult* out);
+
+  const ModelConfig& config_;
+  const ModelWeights& weights_;
+  Backend& backend_;
+  Numerics numerics_;
+  RopeFrequencies freqs_;
+  BlockRunner block_;
+  AlignedBuffer<float> X_;       // [n, hc, d] residual streams
+  AlignedBuffer<float> e_;       // [n, d]
+  AlignedBuffer<float> tmp_;     // [n·hc, d]
+  AlignedBuffer<float> sel_;     // [m, hc, d] streams of the tokens that want logits
+  AlignedBuffer<float> y_;       // [m, d]
+};
+
+}  // namespace dsv4

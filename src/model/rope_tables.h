@@ -1,0 +1,32 @@
+// Rotary tables of one forward pass. Ratio-0 layers use base rope_theta without YaRN;
+// compressed layers use compress_rope_theta with YaRN, for every rotation in the layer
+// (q, raw kv, compressed rows, indexer q and keys, and the inverse on the output).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/config.h"
+
+namespace dsv4 {
+
+struct RopeFrequencies {
+  std::vector<float> plain;     // [rope_dim/2], base rope_theta
+  std::vector<float> compress;  // [rope_dim/2], base compress_rope_theta + YaRN
+
+  static RopeFrequencies for_config(const ModelConfig& c);
+  const std::vector<float>& for_layer(const ModelConfig& c, int64_t layer) const {
+    return c.compress_ratio(layer) == 0 ? plain : compress;
+  }
+};
+
+// cos/sin of θ = fp32(pos)·f_k for a list of positions: [n, n_freq] each.
+struct RopeTable {
+  int64_t n_freq = 0;
+  std::vector<float> cos;
+  std::vector<float> sin;
+
+  static RopeTable make(const std::vector<float>& freqs, const int64_t* positions, int64_t n);
+};
+
+}  // namespace dsv4

@@ -1,0 +1,30 @@
+// StepContext: what every layer of one forward pass reads — immutable for the pass except
+// for the cache, which layers write through the KvCache interface.
+#pragma once
+
+#include "backend/backend.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+#include "model/rope_tables.h"
+#include "model/step_layout.h"
+
+namespace dsv4 {
+
+struct StepContext {
+  const ModelConfig& config;
+  Backend& backend;
+  Numerics numerics;
+  const StepLayout& layout;
+  KvCache& cache;
+  const RopeFrequencies& freqs;
+  const RopeTable& rope_plain;     // per token, base rope_theta
+  const RopeTable& rope_compress;  // per token, compress_rope_theta + YaRN
+
+  Round round() const { return numerics.round(); }
+  ActQuant act_quant() const { return numerics.quantize_activations ? ActQuant::kE4M3Block : ActQuant::kNone; }
+  const RopeTable& rope_for_layer(int64_t layer) const {
+    return config.compress_ratio(layer) == 0 ? rope_plain : rope_compress;
+  }
+};
+
+}  // namespace dsv4
