@@ -44,7 +44,9 @@ std::string u8_file(const std::vector<U8Tensor>& tensors) {
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void write(const std::string& name, const std::string& bytes) { write_bytes(dir_.file(name), bytes); }
+  void write(const std::string& name, const std::string& bytes) {
+    write_bytes(dir_.file(name), bytes);
+  }
   void write_index(const std::string& json) { write(kIndexFileName, json); }
   Status open_status() { return Checkpoint::open(dir_.path()).status(); }
 
@@ -122,7 +124,9 @@ TEST_F(CheckpointTest, ShardsMayBeSymlinksOutOfTheDirectory) {
   // index is checked, never where a link points.
   TempDir blobs;
   write_bytes(blobs.file("blob1"), u8_file({{"a", 1, 'a'}}));
-  ASSERT_EQ(symlink(blobs.file("blob1").c_str(), dir_.file("model-00001-of-00001.safetensors").c_str()), 0);
+  ASSERT_EQ(
+      symlink(blobs.file("blob1").c_str(), dir_.file("model-00001-of-00001.safetensors").c_str()),
+      0);
   write_index(R"({"weight_map":{"a":"model-00001-of-00001.safetensors"}})");
   Result<Checkpoint> ckpt = Checkpoint::open(dir_.path());
   ASSERT_TRUE(ckpt.is_ok()) << ckpt.status().to_string();
@@ -133,6 +137,23 @@ TEST_F(CheckpointTest, ShardsMayLieInSubdirectories) {
   write("part/one.safetensors", u8_file({{"a", 1, 'a'}}));
   write_index(R"({"weight_map":{"a":"part/one.safetensors"}})");
   EXPECT_TRUE(open_status().is_ok()) << open_status().to_string();
+}
+
+TEST_F(CheckpointTest, ShardSpelledTwoWaysIsOneShard) {
+  write_good_sharded();
+  write_index(
+      R"({"weight_map":{"a":"model-00001-of-00002.safetensors",)"
+      R"("b":"./model-00001-of-00002.safetensors","c":"model-00002-of-00002.safetensors"}})");
+  Result<Checkpoint> ckpt = Checkpoint::open(dir_.path());
+  ASSERT_TRUE(ckpt.is_ok()) << ckpt.status().to_string();
+  EXPECT_EQ(ckpt->shards().size(), 2u);
+  EXPECT_EQ(ckpt->shard_name(0), "model-00001-of-00002.safetensors");
+}
+
+TEST_F(CheckpointTest, EmptyWeightMap) {
+  write_index(R"({"metadata":{"total_size":0},"weight_map":{}})");
+  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
+                        {"model.safetensors.index.json", "weight_map is empty"}));
 }
 
 TEST_F(CheckpointTest, IndexWithoutTotalSizeOrMetadataIsFine) {
@@ -146,9 +167,10 @@ TEST_F(CheckpointTest, IndexWithoutTotalSizeOrMetadataIsFine) {
 // ---- where the checkpoint is ----
 
 TEST_F(CheckpointTest, EmptyDirectory) {
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kNotFound,
-                        {dir_.path(), "looked for model.safetensors.index.json and model.safetensors",
-                         "no .safetensors files"}));
+  EXPECT_TRUE(
+      has_error(open_status(), StatusCode::kNotFound,
+                {dir_.path(), "looked for model.safetensors.index.json and model.safetensors",
+                 "no .safetensors files"}));
 }
 
 TEST_F(CheckpointTest, ShardsWithoutIndex) {
@@ -203,8 +225,10 @@ TEST_F(CheckpointTest, TotalSizeMismatch) {
 
 TEST_F(CheckpointTest, TotalSizeNotAnInteger) {
   write_good_sharded();
-  write_index(R"({"metadata":{"total_size":"9"},"weight_map":{"a":"model-00001-of-00002.safetensors"}})");
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss, {"metadata.total_size is the string '9'"}));
+  write_index(
+      R"({"metadata":{"total_size":"9"},"weight_map":{"a":"model-00001-of-00002.safetensors"}})");
+  EXPECT_TRUE(
+      has_error(open_status(), StatusCode::kDataLoss, {"metadata.total_size is the string '9'"}));
 }
 
 // ---- shard paths ----
@@ -213,20 +237,24 @@ TEST_F(CheckpointTest, ShardPathEscapingWithDotDot) {
   // The file really exists outside, so only the path check can stop it.
   TempDir outside;
   write_bytes(outside.file("evil.safetensors"), u8_file({{"a", 1, 'a'}}));
-  std::string escape = "../" + std::filesystem::path(outside.path()).filename().string() + "/evil.safetensors";
+  std::string escape =
+      "../" + std::filesystem::path(outside.path()).filename().string() + "/evil.safetensors";
   write_index(R"({"weight_map":{"a":")" + escape + R"("}})");
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
-                        {"model.safetensors.index.json", "tensor 'a'", "'" + escape + "'", "contains '..'"}));
+  EXPECT_TRUE(has_error(
+      open_status(), StatusCode::kDataLoss,
+      {"model.safetensors.index.json", "tensor 'a'", "'" + escape + "'", "contains '..'"}));
 }
 
 TEST_F(CheckpointTest, ShardPathEscapingInTheMiddle) {
   write_index(R"({"weight_map":{"a":"sub/../../x.safetensors"}})");
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss, {"'sub/../../x.safetensors'", "contains '..'"}));
+  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
+                        {"'sub/../../x.safetensors'", "contains '..'"}));
 }
 
 TEST_F(CheckpointTest, AbsoluteShardPath) {
   write_index(R"({"weight_map":{"a":"/etc/x.safetensors"}})");
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss, {"'/etc/x.safetensors'", "is absolute"}));
+  EXPECT_TRUE(
+      has_error(open_status(), StatusCode::kDataLoss, {"'/etc/x.safetensors'", "is absolute"}));
 }
 
 TEST_F(CheckpointTest, BackslashShardPath) {
@@ -251,23 +279,26 @@ TEST_F(CheckpointTest, IndexNamesMissingShard) {
   write_good_sharded();
   ASSERT_EQ(unlink(dir_.file("model-00002-of-00002.safetensors").c_str()), 0);
   EXPECT_TRUE(has_error(open_status(), StatusCode::kNotFound,
-                        {"model.safetensors.index.json", "names shard 'model-00002-of-00002.safetensors'",
-                         "does not exist"}));
+                        {"model.safetensors.index.json",
+                         "names shard 'model-00002-of-00002.safetensors'", "does not exist"}));
 }
 
 TEST_F(CheckpointTest, IndexNamesTensorAbsentFromItsShard) {
   write_good_sharded();
-  write_index(R"({"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00001-of-00002.safetensors",)"
-              R"("c":"model-00002-of-00002.safetensors","d":"model-00002-of-00002.safetensors"}})");
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
-                        {"model.safetensors.index.json",
-                         "maps tensor 'd' to shard 'model-00002-of-00002.safetensors', which does not contain it"}));
+  write_index(
+      R"({"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00001-of-00002.safetensors",)"
+      R"("c":"model-00002-of-00002.safetensors","d":"model-00002-of-00002.safetensors"}})");
+  EXPECT_TRUE(has_error(
+      open_status(), StatusCode::kDataLoss,
+      {"model.safetensors.index.json",
+       "maps tensor 'd' to shard 'model-00002-of-00002.safetensors', which does not contain it"}));
 }
 
 TEST_F(CheckpointTest, IndexPointsToTheWrongShard) {
   write_good_sharded();
-  write_index(R"({"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors",)"
-              R"("c":"model-00002-of-00002.safetensors"}})");
+  write_index(
+      R"({"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors",)"
+      R"("c":"model-00002-of-00002.safetensors"}})");
   EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
                         {"maps tensor 'b' to shard 'model-00002-of-00002.safetensors'",
                          "but it is stored in 'model-00001-of-00002.safetensors'"}));
@@ -275,17 +306,20 @@ TEST_F(CheckpointTest, IndexPointsToTheWrongShard) {
 
 TEST_F(CheckpointTest, ShardTensorMissingFromIndex) {
   write_good_sharded();
-  write_index(R"({"weight_map":{"a":"model-00001-of-00002.safetensors","c":"model-00002-of-00002.safetensors"}})");
+  write_index(
+      R"({"weight_map":{"a":"model-00001-of-00002.safetensors","c":"model-00002-of-00002.safetensors"}})");
   EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
                         {"model.safetensors.index.json",
-                         "shard 'model-00001-of-00002.safetensors' holds tensor 'b', which the index does not list"}));
+                         "shard 'model-00001-of-00002.safetensors' holds tensor 'b', which the "
+                         "index does not list"}));
 }
 
 TEST_F(CheckpointTest, TensorStoredInTwoShards) {
   write("model-00001-of-00002.safetensors", u8_file({{"a", 2, 'a'}, {"b", 3, 'b'}}));
   write("model-00002-of-00002.safetensors", u8_file({{"b", 3, 'B'}, {"c", 4, 'c'}}));
-  write_index(R"({"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00001-of-00002.safetensors",)"
-              R"("c":"model-00002-of-00002.safetensors"}})");
+  write_index(
+      R"({"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00001-of-00002.safetensors",)"
+      R"("c":"model-00002-of-00002.safetensors"}})");
   EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
                         {"tensor 'b' is stored in both", "model-00001-of-00002.safetensors",
                          "model-00002-of-00002.safetensors"}));
@@ -296,13 +330,15 @@ TEST_F(CheckpointTest, CorruptShardIsNamed) {
   std::string bytes = u8_file({{"c", 4, 'c'}});
   bytes.resize(bytes.size() - 2);
   write("model-00002-of-00002.safetensors", bytes);
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss,
-                        {"model-00002-of-00002.safetensors", "tensor 'c'", "past the 2-byte data section"}));
+  EXPECT_TRUE(has_error(
+      open_status(), StatusCode::kDataLoss,
+      {"model-00002-of-00002.safetensors", "tensor 'c'", "past the 2-byte data section"}));
 }
 
 TEST_F(CheckpointTest, CorruptSingleFileIsNamed) {
   write(kSingleFileName, "12345");
-  EXPECT_TRUE(has_error(open_status(), StatusCode::kDataLoss, {"model.safetensors", "file is 5 bytes"}));
+  EXPECT_TRUE(
+      has_error(open_status(), StatusCode::kDataLoss, {"model.safetensors", "file is 5 bytes"}));
 }
 
 }  // namespace

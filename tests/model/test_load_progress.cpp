@@ -2,6 +2,7 @@
 // while a checkpoint is read on one or several threads, and the terminal renderer's output
 // (drawn when interactive, silent otherwise).
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -33,16 +34,19 @@ TEST(FormatProgressTest, Durations) {
   EXPECT_EQ(format_duration(187), "3m07s");
   EXPECT_EQ(format_duration(2 * 3600 + 5 * 60 + 30), "2h05m");
   EXPECT_EQ(format_duration(-1), "--");
-  EXPECT_EQ(format_duration(1.0 / 0.0), "--");
+  EXPECT_EQ(format_duration(std::numeric_limits<double>::infinity()), "--");
   EXPECT_EQ(format_duration(1e9), ">99h");
 }
 
 TEST(FormatProgressTest, Lines) {
   const uint64_t gib = uint64_t{1} << 30;
   EXPECT_EQ(format_progress(0, 3 * gib, 0.0), "0 B / 3.00 GiB  0.0%  --/s  ETA --");
-  EXPECT_EQ(format_progress(gib + gib / 2, 3 * gib, 3.0), "1.50 GiB / 3.00 GiB  50.0%  512.0 MiB/s  ETA 3s");
-  EXPECT_EQ(format_progress(gib, 100 * gib, 2.0), "1.00 GiB / 100.00 GiB  1.0%  512.0 MiB/s  ETA 3m18s");
-  EXPECT_EQ(format_progress(3 * gib, 3 * gib, 6.0), "3.00 GiB / 3.00 GiB  100.0%  512.0 MiB/s  in 6s");
+  EXPECT_EQ(format_progress(gib + gib / 2, 3 * gib, 3.0),
+            "1.50 GiB / 3.00 GiB  50.0%  512.0 MiB/s  ETA 3s");
+  EXPECT_EQ(format_progress(gib, 100 * gib, 2.0),
+            "1.00 GiB / 100.00 GiB  1.0%  512.0 MiB/s  ETA 3m18s");
+  EXPECT_EQ(format_progress(3 * gib, 3 * gib, 6.0),
+            "3.00 GiB / 3.00 GiB  100.0%  512.0 MiB/s  in 6s");
   EXPECT_EQ(format_progress(0, 0, 0.0), "0 B / 0 B  100.0%  --/s  in 0s");
   // More done than total (a caller's rounding) is shown as done, never above 100%.
   EXPECT_EQ(format_progress(5, 4, 1.0), "4 B / 4 B  100.0%  4 B/s  in 1s");
@@ -69,11 +73,13 @@ class RecordingSink final : public LoadProgressSink {
 Checkpoint write_checkpoint(const TempDir& dir) {
   SafetensorsWriter writer;
   for (int i = 0; i < 6; ++i) {
-    Status s = writer.add("layers." + std::to_string(i) + ".w", DType::kBf16, make_shape({512, 1000 + i}),
-                          [i](uint64_t offset, std::span<uint8_t> chunk) {
-                            for (size_t k = 0; k < chunk.size(); ++k) chunk[k] = static_cast<uint8_t>(offset + k + i);
-                            return Status::ok();
-                          });
+    Status s =
+        writer.add("layers." + std::to_string(i) + ".w", DType::kBf16, make_shape({512, 1000 + i}),
+                   [i](uint64_t offset, std::span<uint8_t> chunk) {
+                     for (size_t k = 0; k < chunk.size(); ++k)
+                       chunk[k] = static_cast<uint8_t>(offset + k + i);
+                     return Status::ok();
+                   });
     EXPECT_TRUE(s.is_ok());
   }
   Result<int> n = writer.write_checkpoint(dir.path(), 2u << 20);
@@ -98,7 +104,8 @@ void check_prefault(int n_threads) {
   EXPECT_EQ(sink.starts[0], ckpt.file_bytes());
   ASSERT_EQ(sink.finishes.size(), 1u);
   EXPECT_EQ(sink.finishes[0], ckpt.file_bytes());
-  for (size_t i = 1; i < sink.progress.size(); ++i) EXPECT_GE(sink.progress[i], sink.progress[i - 1]);
+  for (size_t i = 1; i < sink.progress.size(); ++i)
+    EXPECT_GE(sink.progress[i], sink.progress[i - 1]);
   for (uint64_t p : sink.progress) EXPECT_LE(p, ckpt.file_bytes());
 }
 
@@ -126,6 +133,7 @@ TEST(TerminalProgressTest, DrawsOneLineInPlaceWhenInteractive) {
   ASSERT_NE(f, nullptr);
   TerminalProgress progress(f, /*interactive=*/true, "loading", /*min_interval_s=*/0.1);
   progress.on_start(3000);
+  progress.on_progress(10, 3000, 0.05);  // too soon after the start line: skipped
   progress.on_progress(1000, 3000, 0.5);
   progress.on_progress(1500, 3000, 0.55);  // too soon after the last draw: skipped
   progress.on_progress(2000, 3000, 1.0);
@@ -133,9 +141,12 @@ TEST(TerminalProgressTest, DrawsOneLineInPlaceWhenInteractive) {
   std::string out = contents(f);
   std::fclose(f);
   EXPECT_EQ(out.find('\n'), out.size() - 1) << out;  // a single line, ended once at the finish
-  EXPECT_NE(out.find("\rloading 1000 B / 2.9 KiB  33.3%  2.0 KiB/s  ETA 1s"), std::string::npos) << out;
+  EXPECT_NE(out.find("\rloading 1000 B / 2.9 KiB  33.3%  2.0 KiB/s  ETA 1s"), std::string::npos)
+      << out;
   EXPECT_EQ(out.find("1500 B"), std::string::npos) << out;
-  EXPECT_NE(out.find("\rloading 2.9 KiB / 2.9 KiB  100.0%  2.0 KiB/s  in 2s"), std::string::npos) << out;
+  EXPECT_EQ(out.find("10 B"), std::string::npos) << out;
+  EXPECT_NE(out.find("\rloading 2.9 KiB / 2.9 KiB  100.0%  2.0 KiB/s  in 2s"), std::string::npos)
+      << out;
   size_t n_redraws = 0;
   for (char c : out) n_redraws += c == '\r';
   EXPECT_EQ(n_redraws, 4u);  // start, two progress lines, finish
@@ -153,7 +164,8 @@ TEST(TerminalProgressTest, BlanksLeftoversOfALongerLine) {
   std::string last = out.substr(out.rfind('\r') + 1);
   std::string previous = out.substr(0, out.rfind('\r'));
   previous = previous.substr(previous.rfind('\r') + 1);
-  EXPECT_EQ(last.size() - 1, previous.size()) << out;  // padded to the longer line's width, then '\n'
+  EXPECT_EQ(last.size() - 1, previous.size())
+      << out;  // padded to the longer line's width, then '\n'
 }
 
 TEST(TerminalProgressTest, SilentWhenNotATerminal) {

@@ -41,7 +41,8 @@ TEST(SafetensorsFixtureTest, ReadsEveryDtypeWrittenByPython) {
   EXPECT_EQ(f->metadata().at("format"), "pt");
 
   // BF16 (i - 5) * 0.25: the top half of the float's bits, exactly.
-  const auto* bf16 = reinterpret_cast<const uint16_t*>(bytes_of(*f, "embed.weight", DType::kBf16, make_shape({4, 3})));
+  const auto* bf16 = reinterpret_cast<const uint16_t*>(
+      bytes_of(*f, "embed.weight", DType::kBf16, make_shape({4, 3})));
   for (int i = 0; i < 12; ++i) {
     ASSERT_EQ(bf16[i], std::bit_cast<uint32_t>(static_cast<float>(i - 5) * 0.25f) >> 16) << i;
   }
@@ -51,13 +52,17 @@ TEST(SafetensorsFixtureTest, ReadsEveryDtypeWrittenByPython) {
   ASSERT_NE(bytes_of(*f, "hc_head_scale", DType::kF32, make_shape({})), nullptr);
   EXPECT_EQ(*f->find("hc_head_scale")->view.as<float>(), 3.25f);
 
-  const uint8_t* e4m3 = bytes_of(*f, "layers.0.attn.wq_a.weight", DType::kF8E4M3, make_shape({2, 8}));
+  const uint8_t* e4m3 =
+      bytes_of(*f, "layers.0.attn.wq_a.weight", DType::kF8E4M3, make_shape({2, 8}));
   for (int i = 0; i < 16; ++i) ASSERT_EQ(e4m3[i], (7 * i + 1) % 256) << i;
-  const uint8_t* e8m0 = bytes_of(*f, "layers.0.attn.wq_a.scale", DType::kF8E8M0, make_shape({2, 2}));
+  const uint8_t* e8m0 =
+      bytes_of(*f, "layers.0.attn.wq_a.scale", DType::kF8E8M0, make_shape({2, 2}));
   for (int i = 0; i < 4; ++i) ASSERT_EQ(e8m0[i], 120 + i) << i;
-  const uint8_t* fp4 = bytes_of(*f, "layers.0.ffn.experts.0.w1.weight", DType::kI8, make_shape({2, 4}));
+  const uint8_t* fp4 =
+      bytes_of(*f, "layers.0.ffn.experts.0.w1.weight", DType::kI8, make_shape({2, 4}));
   for (int i = 0; i < 8; ++i) ASSERT_EQ(fp4[i], (37 * i) % 256) << i;
-  const uint8_t* fp4_scale = bytes_of(*f, "layers.0.ffn.experts.0.w1.scale", DType::kF8E8M0, make_shape({2, 1}));
+  const uint8_t* fp4_scale =
+      bytes_of(*f, "layers.0.ffn.experts.0.w1.scale", DType::kF8E8M0, make_shape({2, 1}));
   EXPECT_EQ(fp4_scale[0], 127);
   EXPECT_EQ(fp4_scale[1], 126);
 

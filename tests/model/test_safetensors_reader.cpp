@@ -40,9 +40,8 @@ class SafetensorsReaderTest : public ::testing::Test {
 // ---- files that must open ----
 
 TEST_F(SafetensorsReaderTest, ReadsTensorsInPlace) {
-  std::string header =
-      R"({"b.scale":{"dtype":"F8_E8M0","shape":[2],"data_offsets":[8,10]},)"
-      R"("a.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  std::string header = R"({"b.scale":{"dtype":"F8_E8M0","shape":[2],"data_offsets":[8,10]},)"
+                       R"("a.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   header.append((8 - header.size() % 8) % 8, ' ');
   std::string data(10, '\0');
   float values[2] = {1.5f, -2.0f};
@@ -78,7 +77,8 @@ TEST_F(SafetensorsReaderTest, ReadsTensorsInPlace) {
 }
 
 TEST_F(SafetensorsReaderTest, ViewsSurviveMoves) {
-  write_bytes(path(), safetensors_bytes(R"({"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})", "abc"));
+  write_bytes(path(),
+              safetensors_bytes(R"({"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})", "abc"));
   Result<SafetensorsFile> file = SafetensorsFile::open(path());
   ASSERT_TRUE(file.is_ok()) << file.status().to_string();
   const void* before = file->find("x")->view.data;
@@ -90,11 +90,10 @@ TEST_F(SafetensorsReaderTest, ViewsSurviveMoves) {
 
 TEST_F(SafetensorsReaderTest, AcceptsScalarsEmptyTensorsMetadataAndNoPadding) {
   // Unpadded header (legal; only the reference writer pads) and U8 data need no alignment.
-  std::string header =
-      R"({"__metadata__":{"format":"pt","note":"x"},)"
-      R"("s":{"dtype":"U8","shape":[],"data_offsets":[0,1]},)"
-      R"("e":{"dtype":"BF16","shape":[0,7],"data_offsets":[1,1]},)"
-      R"("z":{"dtype":"U8","shape":[2,0,3],"data_offsets":[1,1]}})";
+  std::string header = R"({"__metadata__":{"format":"pt","note":"x"},)"
+                       R"("s":{"dtype":"U8","shape":[],"data_offsets":[0,1]},)"
+                       R"("e":{"dtype":"BF16","shape":[0,7],"data_offsets":[1,1]},)"
+                       R"("z":{"dtype":"U8","shape":[2,0,3],"data_offsets":[1,1]}})";
   ASSERT_NE(header.size() % 8, 0u);
   write_bytes(path(), safetensors_bytes(header, "q"));
   Result<SafetensorsFile> file = SafetensorsFile::open(path());
@@ -111,8 +110,9 @@ TEST_F(SafetensorsReaderTest, AcceptsScalarsEmptyTensorsMetadataAndNoPadding) {
 TEST_F(SafetensorsReaderTest, AcceptsEmptyHeaderAndIgnoresUnknownEntryKeys) {
   ASSERT_TRUE(open_header("{}", 0).is_ok());
   // The reference library ignores keys it does not know inside an entry; so does dsv4.
-  EXPECT_TRUE(open_header(R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"extra":[1,{"y":2}]}})", 1)
-                  .is_ok());
+  EXPECT_TRUE(
+      open_header(R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"extra":[1,{"y":2}]}})", 1)
+          .is_ok());
 }
 
 // ---- truncation and the length field ----
@@ -123,7 +123,8 @@ TEST_F(SafetensorsReaderTest, FileShorterThanLengthField) {
 }
 
 TEST_F(SafetensorsReaderTest, EmptyFile) {
-  EXPECT_TRUE(has_error(open_bytes(""), StatusCode::kDataLoss, {"bad.safetensors", "file is 0 bytes"}));
+  EXPECT_TRUE(
+      has_error(open_bytes(""), StatusCode::kDataLoss, {"bad.safetensors", "file is 0 bytes"}));
 }
 
 TEST_F(SafetensorsReaderTest, HeaderLengthLargerThanFile) {
@@ -136,8 +137,9 @@ TEST_F(SafetensorsReaderTest, TruncatedInsideData) {
   std::string bytes = safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
                                         std::string(8, '\0'));
   bytes.resize(bytes.size() - 3);
-  EXPECT_TRUE(has_error(open_bytes(bytes), StatusCode::kDataLoss,
-                        {"bad.safetensors", "tensor 'w'", "[0, 8]", "past the 5-byte data section"}));
+  EXPECT_TRUE(
+      has_error(open_bytes(bytes), StatusCode::kDataLoss,
+                {"bad.safetensors", "tensor 'w'", "[0, 8]", "past the 5-byte data section"}));
 }
 
 TEST_F(SafetensorsReaderTest, HeaderLengthAboveLimit) {
@@ -168,7 +170,8 @@ TEST_F(SafetensorsReaderTest, HeaderCutShort) {
 }
 
 TEST_F(SafetensorsReaderTest, HeaderWithTrailingGarbage) {
-  EXPECT_TRUE(has_error(open_header("{} x", 0), StatusCode::kDataLoss, {"not valid JSON (byte 4)"}));
+  EXPECT_TRUE(
+      has_error(open_header("{} x", 0), StatusCode::kDataLoss, {"not valid JSON (byte 4)"}));
 }
 
 TEST_F(SafetensorsReaderTest, HeaderInvalidUtf8) {
@@ -177,8 +180,9 @@ TEST_F(SafetensorsReaderTest, HeaderInvalidUtf8) {
 }
 
 TEST_F(SafetensorsReaderTest, HeaderNotAnObject) {
-  EXPECT_TRUE(has_error(open_header("[1, 2]", 0), StatusCode::kDataLoss,
-                        {"bad.safetensors", "header is an array of 2 elements, expected a JSON object"}));
+  EXPECT_TRUE(
+      has_error(open_header("[1, 2]", 0), StatusCode::kDataLoss,
+                {"bad.safetensors", "header is an array of 2 elements, expected a JSON object"}));
 }
 
 TEST_F(SafetensorsReaderTest, HeaderNestedTooDeep) {
@@ -196,8 +200,9 @@ TEST_F(SafetensorsReaderTest, DuplicateTensorName) {
 }
 
 TEST_F(SafetensorsReaderTest, DuplicateKeyInsideEntry) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","dtype":"F32","shape":[1],"data_offsets":[0,1]}})", 1),
-                        StatusCode::kDataLoss, {"duplicate key 'dtype' in /'w'"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"w":{"dtype":"U8","dtype":"F32","shape":[1],"data_offsets":[0,1]}})", 1),
+      StatusCode::kDataLoss, {"duplicate key 'dtype' in /'w'"}));
 }
 
 TEST_F(SafetensorsReaderTest, MetadataNotAnObject) {
@@ -206,8 +211,8 @@ TEST_F(SafetensorsReaderTest, MetadataNotAnObject) {
 }
 
 TEST_F(SafetensorsReaderTest, MetadataValueNotString) {
-  EXPECT_TRUE(has_error(open_header(R"({"__metadata__":{"format":"pt","n":3}})", 0), StatusCode::kDataLoss,
-                        {"__metadata__ key 'n' is 3, expected a string"}));
+  EXPECT_TRUE(has_error(open_header(R"({"__metadata__":{"format":"pt","n":3}})", 0),
+                        StatusCode::kDataLoss, {"__metadata__ key 'n' is 3, expected a string"}));
 }
 
 // ---- one entry ----
@@ -218,14 +223,15 @@ TEST_F(SafetensorsReaderTest, EntryNotAnObject) {
 }
 
 TEST_F(SafetensorsReaderTest, UnknownDtype) {
-  EXPECT_TRUE(has_error(open_header(R"({"layers.0.w":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", 2),
-                        StatusCode::kInvalidArgument,
-                        {"bad.safetensors", "tensor 'layers.0.w'", "dtype 'F16'", "does not support"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"layers.0.w":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", 2),
+      StatusCode::kInvalidArgument,
+      {"bad.safetensors", "tensor 'layers.0.w'", "dtype 'F16'", "does not support"}));
 }
 
 TEST_F(SafetensorsReaderTest, MissingDtype) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"shape":[1],"data_offsets":[0,1]}})", 1), StatusCode::kDataLoss,
-                        {"tensor 'w'", "has no \"dtype\""}));
+  EXPECT_TRUE(has_error(open_header(R"({"w":{"shape":[1],"data_offsets":[0,1]}})", 1),
+                        StatusCode::kDataLoss, {"tensor 'w'", "has no \"dtype\""}));
 }
 
 TEST_F(SafetensorsReaderTest, DtypeNotString) {
@@ -234,8 +240,8 @@ TEST_F(SafetensorsReaderTest, DtypeNotString) {
 }
 
 TEST_F(SafetensorsReaderTest, MissingShape) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","data_offsets":[0,1]}})", 1), StatusCode::kDataLoss,
-                        {"tensor 'w'", "has no \"shape\""}));
+  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","data_offsets":[0,1]}})", 1),
+                        StatusCode::kDataLoss, {"tensor 'w'", "has no \"shape\""}));
 }
 
 TEST_F(SafetensorsReaderTest, ShapeNotArray) {
@@ -244,14 +250,16 @@ TEST_F(SafetensorsReaderTest, ShapeNotArray) {
 }
 
 TEST_F(SafetensorsReaderTest, NegativeDimension) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[2,-3],"data_offsets":[0,6]}})", 6),
-                        StatusCode::kDataLoss,
-                        {"bad.safetensors", "tensor 'w'", "shape[1] is -3, expected a non-negative integer"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"w":{"dtype":"U8","shape":[2,-3],"data_offsets":[0,6]}})", 6),
+      StatusCode::kDataLoss,
+      {"bad.safetensors", "tensor 'w'", "shape[1] is -3, expected a non-negative integer"}));
 }
 
 TEST_F(SafetensorsReaderTest, FractionalDimension) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}})", 1),
-                        StatusCode::kDataLoss, {"tensor 'w'", "shape[0] is 1.5"}));
+  EXPECT_TRUE(
+      has_error(open_header(R"({"w":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}})", 1),
+                StatusCode::kDataLoss, {"tensor 'w'", "shape[0] is 1.5"}));
 }
 
 TEST_F(SafetensorsReaderTest, DimensionAboveInt64) {
@@ -261,21 +269,23 @@ TEST_F(SafetensorsReaderTest, DimensionAboveInt64) {
 }
 
 TEST_F(SafetensorsReaderTest, RankAboveFour) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1,1,1,1,1],"data_offsets":[0,1]}})", 1),
-                        StatusCode::kInvalidArgument,
-                        {"tensor 'w'", "rank 5 (shape [1,1,1,1,1])", "rank <= 4"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"w":{"dtype":"U8","shape":[1,1,1,1,1],"data_offsets":[0,1]}})", 1),
+      StatusCode::kInvalidArgument, {"tensor 'w'", "rank 5 (shape [1,1,1,1,1])", "rank <= 4"}));
 }
 
 TEST_F(SafetensorsReaderTest, AbsurdRank) {
   std::string dims = "1";
   for (int i = 0; i < 999; ++i) dims += ",1";
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[)" + dims + R"(],"data_offsets":[0,1]}})", 1),
-                        StatusCode::kDataLoss, {"/'w'/'shape'", "longer than 64 elements"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"w":{"dtype":"U8","shape":[)" + dims + R"(],"data_offsets":[0,1]}})", 1),
+      StatusCode::kDataLoss, {"/'w'/'shape'", "longer than 64 elements"}));
 }
 
 TEST_F(SafetensorsReaderTest, ElementCountOverflows) {
   EXPECT_TRUE(has_error(
-      open_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,4]}})", 4),
+      open_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,4]}})",
+                  4),
       StatusCode::kDataLoss, {"tensor 'w'", "[4294967296, 4294967296, 4] x F32 overflows"}));
 }
 
@@ -287,43 +297,50 @@ TEST_F(SafetensorsReaderTest, ByteCountOverflows) {
 }
 
 TEST_F(SafetensorsReaderTest, MissingOffsets) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1]}})", 1), StatusCode::kDataLoss,
-                        {"tensor 'w'", "has no \"data_offsets\""}));
+  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1]}})", 1),
+                        StatusCode::kDataLoss, {"tensor 'w'", "has no \"data_offsets\""}));
 }
 
 TEST_F(SafetensorsReaderTest, OffsetsWrongArity) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}})", 1),
-                        StatusCode::kDataLoss,
-                        {"tensor 'w'", "data_offsets is an array of 3 elements, expected [begin, end]"}));
+  EXPECT_TRUE(
+      has_error(open_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}})", 1),
+                StatusCode::kDataLoss,
+                {"tensor 'w'", "data_offsets is an array of 3 elements, expected [begin, end]"}));
 }
 
 TEST_F(SafetensorsReaderTest, NegativeOffset) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[-1,0]}})", 1),
-                        StatusCode::kDataLoss,
-                        {"bad.safetensors", "tensor 'w'", "data_offsets[0] is -1, expected a non-negative integer"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[-1,0]}})", 1),
+      StatusCode::kDataLoss,
+      {"bad.safetensors", "tensor 'w'", "data_offsets[0] is -1, expected a non-negative integer"}));
 }
 
 TEST_F(SafetensorsReaderTest, OffsetsInWrongOrder) {
   EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[4,2]}})", 4),
-                        StatusCode::kDataLoss, {"tensor 'w'", "data_offsets [4, 2] end before they begin"}));
+                        StatusCode::kDataLoss,
+                        {"tensor 'w'", "data_offsets [4, 2] end before they begin"}));
 }
 
 TEST_F(SafetensorsReaderTest, OffsetsPastEnd) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"F32","shape":[100],"data_offsets":[0,400]}})", 16),
-                        StatusCode::kDataLoss,
-                        {"bad.safetensors", "tensor 'w'", "[0, 400]", "past the 16-byte data section"}));
+  EXPECT_TRUE(
+      has_error(open_header(R"({"w":{"dtype":"F32","shape":[100],"data_offsets":[0,400]}})", 16),
+                StatusCode::kDataLoss,
+                {"bad.safetensors", "tensor 'w'", "[0, 400]", "past the 16-byte data section"}));
 }
 
 TEST_F(SafetensorsReaderTest, HugeOffsetsDoNotWrap) {
   EXPECT_TRUE(has_error(
-      open_header(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551615]}})", 1),
+      open_header(
+          R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551615]}})",
+          1),
       StatusCode::kDataLoss, {"tensor 'w'", "past the 1-byte data section"}));
 }
 
 TEST_F(SafetensorsReaderTest, SizeDisagreesWithShapeAndDtype) {
-  EXPECT_TRUE(has_error(open_header(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,12]}})", 12),
-                        StatusCode::kDataLoss,
-                        {"bad.safetensors", "tensor 'w'", "[0, 12] span 12 bytes", "shape [2, 3] x F32 needs 24"}));
+  EXPECT_TRUE(has_error(
+      open_header(R"({"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,12]}})", 12),
+      StatusCode::kDataLoss,
+      {"bad.safetensors", "tensor 'w'", "[0, 12] span 12 bytes", "shape [2, 3] x F32 needs 24"}));
 }
 
 TEST_F(SafetensorsReaderTest, MisalignedTensor) {
@@ -331,39 +348,42 @@ TEST_F(SafetensorsReaderTest, MisalignedTensor) {
   std::string header = R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
                        R"("w":{"dtype":"F32","shape":[1],"data_offsets":[1,5]}})";
   header.append((8 - header.size() % 8) % 8, ' ');
-  EXPECT_TRUE(has_error(open_header(header, 5),
-                        StatusCode::kInvalidArgument,
+  EXPECT_TRUE(has_error(open_header(header, 5), StatusCode::kInvalidArgument,
                         {"tensor 'w'", "not a multiple of its 4-byte F32 elements"}));
 }
 
 // ---- how entries fit together ----
 
 TEST_F(SafetensorsReaderTest, OverlappingTensors) {
-  EXPECT_TRUE(has_error(open_header(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
-                                    R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})",
-                                    12),
-                        StatusCode::kDataLoss,
-                        {"bad.safetensors", "tensor 'b' at [4, 12) overlaps tensor 'a' at [0, 8)"}));
+  EXPECT_TRUE(
+      has_error(open_header(R"({"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},)"
+                            R"("b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}})",
+                            12),
+                StatusCode::kDataLoss,
+                {"bad.safetensors", "tensor 'b' at [4, 12) overlaps tensor 'a' at [0, 8)"}));
 }
 
 TEST_F(SafetensorsReaderTest, IdenticalRangesOverlap) {
   EXPECT_TRUE(has_error(open_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
                                     R"("b":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
                                     4),
-                        StatusCode::kDataLoss, {"tensor 'b' at [0, 4) overlaps tensor 'a' at [0, 4)"}));
+                        StatusCode::kDataLoss,
+                        {"tensor 'b' at [0, 4) overlaps tensor 'a' at [0, 4)"}));
 }
 
 TEST_F(SafetensorsReaderTest, GapBetweenTensors) {
   EXPECT_TRUE(has_error(open_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},)"
                                     R"("b":{"dtype":"U8","shape":[4],"data_offsets":[8,12]}})",
                                     12),
-                        StatusCode::kDataLoss, {"bad.safetensors", "gap of 4 bytes before tensor 'b'"}));
+                        StatusCode::kDataLoss,
+                        {"bad.safetensors", "gap of 4 bytes before tensor 'b'"}));
 }
 
 TEST_F(SafetensorsReaderTest, BytesAfterLastTensor) {
-  EXPECT_TRUE(has_error(open_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", 7),
-                        StatusCode::kDataLoss,
-                        {"bad.safetensors", "3 bytes after the last tensor", "data section 7 bytes"}));
+  EXPECT_TRUE(
+      has_error(open_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", 7),
+                StatusCode::kDataLoss,
+                {"bad.safetensors", "3 bytes after the last tensor", "data section 7 bytes"}));
 }
 
 // ---- paths and messages ----
@@ -386,7 +406,8 @@ TEST_F(SafetensorsReaderTest, ControlCharactersInNamesAreEscaped) {
 
 TEST_F(SafetensorsReaderTest, LongNamesAreCutInMessages) {
   std::string name(5000, 'n');
-  Status s = open_header(R"({")" + name + R"(":{"dtype":"Q","shape":[1],"data_offsets":[0,1]}})", 1);
+  Status s =
+      open_header(R"({")" + name + R"(":{"dtype":"Q","shape":[1],"data_offsets":[0,1]}})", 1);
   EXPECT_TRUE(has_error(s, StatusCode::kInvalidArgument, {"... (5000 bytes)"}));
   EXPECT_LT(s.message().size(), 1000u);
 }

@@ -23,7 +23,9 @@ using testing_util::read_bytes;
 using testing_util::TempDir;
 
 // Byte j of the tensor with seed s.
-uint8_t pattern(int seed, uint64_t j) { return static_cast<uint8_t>((static_cast<uint64_t>(seed) * 131 + j * 7) & 0xFF); }
+uint8_t pattern(int seed, uint64_t j) {
+  return static_cast<uint8_t>((static_cast<uint64_t>(seed) * 131 + j * 7) & 0xFF);
+}
 
 TensorFill pattern_fill(int seed) {
   return [seed](uint64_t offset, std::span<uint8_t> chunk) {
@@ -56,7 +58,9 @@ std::vector<Spec> all_dtype_specs() {
 
 void add_all(SafetensorsWriter& writer, const std::vector<Spec>& specs) {
   for (size_t i = 0; i < specs.size(); ++i) {
-    ASSERT_TRUE(writer.add(specs[i].name, specs[i].dtype, specs[i].shape, pattern_fill(static_cast<int>(i))).is_ok());
+    ASSERT_TRUE(
+        writer.add(specs[i].name, specs[i].dtype, specs[i].shape, pattern_fill(static_cast<int>(i)))
+            .is_ok());
   }
 }
 
@@ -105,13 +109,15 @@ TEST(SafetensorsWriterTest, RoundTripShardedAllDtypes) {
   EXPECT_EQ(ckpt->shards().size(), static_cast<size_t>(*n_shards));
   EXPECT_EQ(ckpt->n_tensors(), specs.size());
   EXPECT_EQ(ckpt->total_bytes(), writer.total_bytes());
-  for (size_t i = 0; i < specs.size(); ++i) expect_tensor(ckpt->find(specs[i].name), specs[i], static_cast<int>(i));
+  for (size_t i = 0; i < specs.size(); ++i)
+    expect_tensor(ckpt->find(specs[i].name), specs[i], static_cast<int>(i));
 
   nlohmann::json index = nlohmann::json::parse(read_bytes(dir.file(kIndexFileName)));
   EXPECT_EQ(index["metadata"]["total_size"].get<uint64_t>(), writer.total_bytes());
   EXPECT_EQ(index["weight_map"].size(), specs.size());
   EXPECT_EQ(index["weight_map"]["embed.weight"], shard_file_name(0, *n_shards));
-  for (int s = 0; s < *n_shards; ++s) EXPECT_TRUE(std::filesystem::exists(dir.file(shard_file_name(s, *n_shards))));
+  for (int s = 0; s < *n_shards; ++s)
+    EXPECT_TRUE(std::filesystem::exists(dir.file(shard_file_name(s, *n_shards))));
 }
 
 TEST(SafetensorsWriterTest, HeaderLayoutMatchesTheReferenceLibrary) {
@@ -127,11 +133,10 @@ TEST(SafetensorsWriterTest, HeaderLayoutMatchesTheReferenceLibrary) {
   std::memcpy(&n, bytes.data(), 8);  // little-endian host
   EXPECT_EQ(n % 8, 0u);
   // Larger dtypes first (F32, BF16, U8), then by name; contiguous offsets; space padding.
-  std::string expect =
-      R"({"c":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-      R"("d":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]},)"
-      R"("a":{"dtype":"U8","shape":[1],"data_offsets":[10,11]},)"
-      R"("b":{"dtype":"U8","shape":[3],"data_offsets":[11,14]}})";
+  std::string expect = R"({"c":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("d":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]},)"
+                       R"("a":{"dtype":"U8","shape":[1],"data_offsets":[10,11]},)"
+                       R"("b":{"dtype":"U8","shape":[3],"data_offsets":[11,14]}})";
   expect.append((8 - expect.size() % 8) % 8, ' ');
   EXPECT_EQ(bytes.substr(8, n), expect);
   EXPECT_EQ(bytes.size(), 8 + n + 14);
@@ -151,11 +156,15 @@ TEST(SafetensorsWriterTest, StreamsInChunks) {
   TempDir dir;
   SafetensorsWriter writer(/*chunk_bytes=*/16);
   std::vector<std::pair<uint64_t, size_t>> calls;
-  ASSERT_TRUE(writer.add("t", DType::kU8, make_shape({100}), [&](uint64_t offset, std::span<uint8_t> chunk) {
-    calls.emplace_back(offset, chunk.size());
-    for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<uint8_t>(offset + i);
-    return Status::ok();
-  }).is_ok());
+  ASSERT_TRUE(writer
+                  .add("t", DType::kU8, make_shape({100}),
+                       [&](uint64_t offset, std::span<uint8_t> chunk) {
+                         calls.emplace_back(offset, chunk.size());
+                         for (size_t i = 0; i < chunk.size(); ++i)
+                           chunk[i] = static_cast<uint8_t>(offset + i);
+                         return Status::ok();
+                       })
+                  .is_ok());
   ASSERT_TRUE(writer.write_file(dir.file("s.safetensors")).is_ok());
   ASSERT_EQ(calls.size(), 7u);
   for (size_t k = 0; k < calls.size(); ++k) {
@@ -183,14 +192,16 @@ TEST(SafetensorsWriterTest, ShardPlanFollowsHuggingFace) {
   SafetensorsWriter writer;
   int k = 0;
   for (int n : {6, 6, 2, 6, 2, 2}) {
-    ASSERT_TRUE(writer.add("t" + std::to_string(k++), DType::kU8, make_shape({n}), pattern_fill(0)).is_ok());
+    ASSERT_TRUE(writer.add("t" + std::to_string(k++), DType::kU8, make_shape({n}), pattern_fill(0))
+                    .is_ok());
   }
   EXPECT_EQ(writer.plan_shards(10), (std::vector<std::vector<size_t>>{{0}, {1, 2}, {3, 4, 5}}));
   // A tensor above the limit gets a shard of its own, emitted before the shard still open.
   SafetensorsWriter big;
   k = 0;
   for (int n : {3, 20, 3}) {
-    ASSERT_TRUE(big.add("t" + std::to_string(k++), DType::kU8, make_shape({n}), pattern_fill(0)).is_ok());
+    ASSERT_TRUE(
+        big.add("t" + std::to_string(k++), DType::kU8, make_shape({n}), pattern_fill(0)).is_ok());
   }
   EXPECT_EQ(big.plan_shards(10), (std::vector<std::vector<size_t>>{{1}, {0, 2}}));
 }
@@ -214,7 +225,8 @@ TEST(SafetensorsWriterTest, RefusesToHideUnderAStaleIndex) {
   testing_util::write_bytes(dir.file(kIndexFileName), "{}");
   SafetensorsWriter writer;
   ASSERT_TRUE(writer.add("t", DType::kU8, make_shape({1}), pattern_fill(0)).is_ok());
-  EXPECT_TRUE(has_error(writer.write_checkpoint(dir.path(), 100).status(), StatusCode::kFailedPrecondition,
+  EXPECT_TRUE(has_error(writer.write_checkpoint(dir.path(), 100).status(),
+                        StatusCode::kFailedPrecondition,
                         {"model.safetensors.index.json", "shadow"}));
 }
 
@@ -223,24 +235,28 @@ TEST(SafetensorsWriterTest, RefusesToHideUnderAStaleIndex) {
 TEST(SafetensorsWriterTest, RejectsBadTensors) {
   SafetensorsWriter writer;
   ASSERT_TRUE(writer.add("w", DType::kU8, make_shape({1}), pattern_fill(0)).is_ok());
-  EXPECT_TRUE(has_error(writer.add("w", DType::kU8, make_shape({1}), pattern_fill(0)), StatusCode::kInvalidArgument,
-                        {"tensor 'w' added twice"}));
-  EXPECT_TRUE(has_error(writer.add("", DType::kU8, make_shape({1}), pattern_fill(0)), StatusCode::kInvalidArgument,
-                        {"empty"}));
+  EXPECT_TRUE(has_error(writer.add("w", DType::kU8, make_shape({1}), pattern_fill(0)),
+                        StatusCode::kInvalidArgument, {"tensor 'w' added twice"}));
+  EXPECT_TRUE(has_error(writer.add("", DType::kU8, make_shape({1}), pattern_fill(0)),
+                        StatusCode::kInvalidArgument, {"empty"}));
   EXPECT_TRUE(has_error(writer.add("__metadata__", DType::kU8, make_shape({1}), pattern_fill(0)),
                         StatusCode::kInvalidArgument, {"reserved"}));
   EXPECT_TRUE(has_error(writer.add("n", DType::kU8, make_shape({2, -1}), pattern_fill(0)),
                         StatusCode::kInvalidArgument, {"tensor 'n'", "negative shape [2, -1]"}));
-  EXPECT_TRUE(has_error(writer.add("o", DType::kI64, make_shape({int64_t{1} << 40, int64_t{1} << 40}), pattern_fill(0)),
-                        StatusCode::kInvalidArgument, {"tensor 'o'", "overflows"}));
+  EXPECT_TRUE(
+      has_error(writer.add("o", DType::kI64, make_shape({int64_t{1} << 40, int64_t{1} << 40}),
+                           pattern_fill(0)),
+                StatusCode::kInvalidArgument, {"tensor 'o'", "overflows"}));
   EXPECT_TRUE(has_error(writer.add("bad\xFF", DType::kU8, make_shape({1}), pattern_fill(0)),
                         StatusCode::kInvalidArgument, {"not valid UTF-8"}));
-  EXPECT_TRUE(has_error(writer.add("f", DType::kU8, make_shape({1}), TensorFill{}), StatusCode::kInvalidArgument,
-                        {"tensor 'f'", "no fill function"}));
+  EXPECT_TRUE(has_error(writer.add("f", DType::kU8, make_shape({1}), TensorFill{}),
+                        StatusCode::kInvalidArgument, {"tensor 'f'", "no fill function"}));
   std::vector<uint8_t> three(3);
-  EXPECT_TRUE(has_error(writer.add_bytes("s", DType::kF32, make_shape({1}), three), StatusCode::kInvalidArgument,
+  EXPECT_TRUE(has_error(writer.add_bytes("s", DType::kF32, make_shape({1}), three),
+                        StatusCode::kInvalidArgument,
                         {"tensor 's' has 3 bytes", "shape [1] x F32 needs 4"}));
-  EXPECT_TRUE(has_error(writer.set_metadata({{"k", "\xC3"}}), StatusCode::kInvalidArgument, {"'k'", "UTF-8"}));
+  EXPECT_TRUE(has_error(writer.set_metadata({{"k", "\xC3"}}), StatusCode::kInvalidArgument,
+                        {"'k'", "UTF-8"}));
   // Failed adds leave nothing behind.
   EXPECT_EQ(writer.n_tensors(), 1u);
   EXPECT_EQ(writer.total_bytes(), 1u);
@@ -251,9 +267,11 @@ TEST(SafetensorsWriterTest, ReportsIoErrorsWithErrnoText) {
   TempDir dir;
   SafetensorsWriter writer;
   ASSERT_TRUE(writer.add("w", DType::kU8, make_shape({1}), pattern_fill(0)).is_ok());
-  EXPECT_TRUE(has_error(writer.write_file(dir.file("no/such/dir/x.safetensors")), StatusCode::kIoError,
+  EXPECT_TRUE(has_error(writer.write_file(dir.file("no/such/dir/x.safetensors")),
+                        StatusCode::kIoError,
                         {"no/such/dir/x.safetensors", "No such file or directory"}));
-  EXPECT_TRUE(has_error(writer.write_checkpoint(dir.file("missing"), 100).status(), StatusCode::kIoError,
+  EXPECT_TRUE(has_error(writer.write_checkpoint(dir.file("missing"), 100).status(),
+                        StatusCode::kIoError,
                         {"missing/model.safetensors", "No such file or directory"}));
 }
 
@@ -273,9 +291,10 @@ TEST(SafetensorsWriterTest, FillErrorAbortsAndLeavesNoFile) {
   TempDir dir;
   SafetensorsWriter writer;
   ASSERT_TRUE(writer.add("ok", DType::kU8, make_shape({4}), pattern_fill(0)).is_ok());
-  ASSERT_TRUE(writer.add("broken", DType::kU8, make_shape({4}), [](uint64_t, std::span<uint8_t>) {
-    return io_error("source went away");
-  }).is_ok());
+  ASSERT_TRUE(writer
+                  .add("broken", DType::kU8, make_shape({4}),
+                       [](uint64_t, std::span<uint8_t>) { return io_error("source went away"); })
+                  .is_ok());
   EXPECT_TRUE(has_error(writer.write_file(dir.file("f.safetensors")), StatusCode::kIoError,
                         {"filling tensor 'broken'", "source went away"}));
   EXPECT_FALSE(std::filesystem::exists(dir.file("f.safetensors")));
