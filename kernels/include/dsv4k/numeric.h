@@ -149,10 +149,10 @@ DSV4K_HD float e2m1_to_f32(uint8_t code) {
 
 // Round to nearest even code (2.5 -> 2, 5 -> 4, 0.25 -> 0, 0.75 -> 1), saturating to +-6.
 // The sign is kept for values that round to zero (-0.1 -> code 8), as the CUDA and
-// ml_dtypes conversions do. NaN -> +6 would be wrong silently, so NaN maps to code 7|sign
-// only through saturation of the comparison below; callers never feed NaN.
+// ml_dtypes conversions do. e2m1 has no NaN; like CUDA's conversion, NaN becomes +6.
 DSV4K_HD uint8_t f32_to_e2m1(float f) {
   const uint32_t u = f32_bits(f);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return 0x7;
   const uint8_t sign = static_cast<uint8_t>((u >> 28) & 0x8u);
   const float x = f32_from_bits(u & 0x7FFFFFFFu);
   uint8_t code;
