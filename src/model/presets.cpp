@@ -13,7 +13,7 @@ ModelConfig tiny_model_config(int64_t vocab_size) {
   c.q_lora_rank = 256;
   c.o_groups = 2;
   c.o_lora_rank = 128;
-  c.index_n_heads = 4;
+  c.index_n_heads = 16;
   c.index_topk = 16;
   c.n_routed_experts = 16;
   c.num_experts_per_tok = 6;

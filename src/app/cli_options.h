@@ -1,0 +1,38 @@
+// Options shared by the commands that run the model (logits, run): where the model is,
+// how many threads, which numerics. Parsed by CLI11 into one typed struct.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "backend/backend.h"
+#include "dsv4/status.h"
+#include "model/model_loader.h"
+
+namespace dsv4 {
+
+struct ModelRunOptions {
+  std::string model_dir;
+  int n_threads = 0;                  // 0: all hardware threads
+  std::string kernels = "fast";       // fast | reference
+  std::string numerics = "reference"; // reference | exact
+  bool no_act_quant = false;
+  bool no_kv_sim = false;
+  bool no_indexer_sim = false;
+  bool fp32_activations = false;
+  bool prefault = false;
+
+  void add_to(CLI::App& app, const std::string& default_model);
+  Result<Numerics> resolve_numerics() const;
+  CpuBackendOptions backend_options() const;
+};
+
+// Loads the model (with a progress line on a terminal when pre-faulting).
+Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o);
+
+// Parses "1,2,3" or whitespace/comma separated ids.
+Result<std::vector<int32_t>> parse_token_list(const std::string& text);
+
+}  // namespace dsv4

@@ -1,0 +1,28 @@
+// The `dsv4` executable: subcommands make-tiny, logits, run.
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+#include "core/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dsv4: DeepSeek-V4-Flash inference"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("dsv4 ") + DSV4_VERSION);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warning or error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}))
+      ->capture_default_str();
+  std::vector<std::pair<CLI::App*, dsv4::CommandRunner>> commands;
+  auto add = [&](dsv4::CommandRunner r) { commands.emplace_back(app.get_subcommands({}).back(), std::move(r)); };
+  add(dsv4::add_make_tiny_command(app));
+  add(dsv4::add_logits_command(app));
+  add(dsv4::add_run_command(app));
+  CLI11_PARSE(app, argc, argv);
+  dsv4::set_log_level(log_level == "debug"     ? dsv4::LogLevel::kDebug
+                      : log_level == "warning" ? dsv4::LogLevel::kWarning
+                      : log_level == "error"   ? dsv4::LogLevel::kError
+                                               : dsv4::LogLevel::kInfo);
+  for (auto& [sub, run] : commands)
+    if (sub->parsed()) return run();
+  return 1;
+}
