@@ -9,7 +9,9 @@ if(NOT DSV4_CUDA STREQUAL "OFF")
   if(CMAKE_CUDA_COMPILER)
     set(CMAKE_CUDA_ARCHITECTURES ${DSV4_CUDA_ARCHS})
     enable_language(CUDA)
-    set(CMAKE_CUDA_STANDARD 20)
+    # CMake 3.25 does not know nvcc 13's C++20 dialect, and without an explicit CUDA
+    # standard it would demand the CXX one (20) for .cu files: CUDA sources are C++17.
+    set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     find_package(CUDAToolkit REQUIRED)
     set(DSV4_HAVE_CUDA ON)
