@@ -18,6 +18,19 @@ float fp4_weight(const Fp4Weight& w, int64_t j, int64_t k) {
   return e2m1_to_f32(code) * e8m0_to_f32(w.scale[j * (w.k / kFp4Block) + k / kFp4Block]);
 }
 
+// y[i][j] = round(Σ_k x[i][k]·W(j, k)) for unquantized x; W(j, k) decodes one weight.
+template <class WeightAt>
+void gemm_unquantized(const float* x, int64_t m, int64_t ldx, int64_t n, int64_t k_dim, WeightAt weight_at, float* y,
+                      int64_t ldy, Round round) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (int64_t k = 0; k < k_dim; ++k) acc += static_cast<double>(x[i * ldx + k]) * weight_at(j, k);
+      y[i * ldy + j] = round_to(static_cast<float>(acc), round);
+    }
+  }
+}
+
 }  // namespace
 
 void gemm_fp8_q(const QuantizedRows& x, const Fp8Weight& w, float* y, int64_t ldy, Round round) {
@@ -38,13 +51,7 @@ void gemm_fp8_q(const QuantizedRows& x, const Fp8Weight& w, float* y, int64_t ld
 }
 
 void gemm_fp8_f(const float* x, int64_t m, int64_t ldx, const Fp8Weight& w, float* y, int64_t ldy, Round round) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < w.n; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < w.k; ++k) acc += static_cast<double>(x[i * ldx + k]) * fp8_weight(w, j, k);
-      y[i * ldy + j] = round_to(static_cast<float>(acc), round);
-    }
-  }
+  gemm_unquantized(x, m, ldx, w.n, w.k, [&](int64_t j, int64_t k) { return fp8_weight(w, j, k); }, y, ldy, round);
 }
 
 void gemm_fp4_q(const QuantizedRows& x, const Fp4Weight& w, float* y, int64_t ldy, Round round) {
@@ -62,34 +69,16 @@ void gemm_fp4_q(const QuantizedRows& x, const Fp4Weight& w, float* y, int64_t ld
 }
 
 void gemm_fp4_f(const float* x, int64_t m, int64_t ldx, const Fp4Weight& w, float* y, int64_t ldy, Round round) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < w.n; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < w.k; ++k) acc += static_cast<double>(x[i * ldx + k]) * fp4_weight(w, j, k);
-      y[i * ldy + j] = round_to(static_cast<float>(acc), round);
-    }
-  }
+  gemm_unquantized(x, m, ldx, w.n, w.k, [&](int64_t j, int64_t k) { return fp4_weight(w, j, k); }, y, ldy, round);
 }
 
 void gemm_bf16(const float* x, int64_t m, int64_t ldx, const Bf16Weight& w, float* y, int64_t ldy, Round round) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < w.n; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < w.k; ++k)
-        acc += static_cast<double>(x[i * ldx + k]) * bf16_to_f32(w.data[j * w.k + k]);
-      y[i * ldy + j] = round_to(static_cast<float>(acc), round);
-    }
-  }
+  gemm_unquantized(x, m, ldx, w.n, w.k, [&](int64_t j, int64_t k) { return bf16_to_f32(w.data[j * w.k + k]); }, y,
+                   ldy, round);
 }
 
 void gemm_f32(const float* x, int64_t m, int64_t ldx, const F32Weight& w, float* y, int64_t ldy, Round round) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < w.n; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < w.k; ++k) acc += static_cast<double>(x[i * ldx + k]) * w.data[j * w.k + k];
-      y[i * ldy + j] = round_to(static_cast<float>(acc), round);
-    }
-  }
+  gemm_unquantized(x, m, ldx, w.n, w.k, [&](int64_t j, int64_t k) { return w.data[j * w.k + k]; }, y, ldy, round);
 }
 
 }  // namespace dsv4k::ref

@@ -31,34 +31,34 @@ void quantize_e4m3(const float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, 
   }
 }
 
-void simulate_e4m3(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) {
+namespace {
+
+// Quantize-dequantize round trip of every block: q·s with q = encode(clamp(x/s)).
+template <uint8_t (*Encode)(float), float (*Decode)(uint8_t)>
+void simulate_blocks(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block, float amax_floor,
+                     float inv_max, float max) {
   for (int64_t r = 0; r < n_rows; ++r) {
     for (int64_t b = 0; b < n_cols / block; ++b) {
       float* xb = x + r * ldx + b * block;
-      const int e = pow2_scale_exponent(block_amax(xb, block), kE4M3AmaxFloor, kE4M3InvMax);
+      const int e = pow2_scale_exponent(block_amax(xb, block), amax_floor, inv_max);
       const float s = exp2i(e);
       const float inv_s = exp2i(-e);
       for (int64_t i = 0; i < block; ++i) {
-        float v = std::fmin(std::fmax(xb[i] * inv_s, -kE4M3Max), kE4M3Max);
-        xb[i] = e4m3_to_f32(f32_to_e4m3(v)) * s;  // exact: fits bf16
+        const float v = std::fmin(std::fmax(xb[i] * inv_s, -max), max);
+        xb[i] = Decode(Encode(v)) * s;  // exact: an e4m3/e2m1 value times 2^e fits bf16
       }
     }
   }
 }
 
+}  // namespace
+
+void simulate_e4m3(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) {
+  simulate_blocks<f32_to_e4m3, e4m3_to_f32>(x, n_rows, n_cols, ldx, block, kE4M3AmaxFloor, kE4M3InvMax, kE4M3Max);
+}
+
 void simulate_e2m1(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) {
-  for (int64_t r = 0; r < n_rows; ++r) {
-    for (int64_t b = 0; b < n_cols / block; ++b) {
-      float* xb = x + r * ldx + b * block;
-      const int e = pow2_scale_exponent(block_amax(xb, block), kE2M1AmaxFloor, kE2M1InvMax);
-      const float s = exp2i(e);
-      const float inv_s = exp2i(-e);
-      for (int64_t i = 0; i < block; ++i) {
-        float v = std::fmin(std::fmax(xb[i] * inv_s, -kE2M1Max), kE2M1Max);
-        xb[i] = e2m1_to_f32(f32_to_e2m1(v)) * s;
-      }
-    }
-  }
+  simulate_blocks<f32_to_e2m1, e2m1_to_f32>(x, n_rows, n_cols, ldx, block, kE2M1AmaxFloor, kE2M1InvMax, kE2M1Max);
 }
 
 void hadamard128(float* x, int64_t n_vec, int64_t ldx, Round round) {

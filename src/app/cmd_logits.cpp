@@ -163,14 +163,7 @@ CommandRunner add_logits_command(CLI::App& app) {
   cmd->add_option("--jsonl", o->jsonl, "Write top-k log-probabilities per position as JSON lines ('-': stdout)");
   cmd->add_option("--top-k", o->top_k, "Entries per position in --jsonl")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--chunk", o->chunk, "Prefill chunk size in tokens")->capture_default_str();
-  return [o]() {
-    Status st = run_logits(*o);
-    if (!st.is_ok()) {
-      DSV4_LOG_ERROR("logits: %s", st.to_string().c_str());
-      return 1;
-    }
-    return 0;
-  };
+  return [o]() { return report_exit("logits", run_logits(*o)); };
 }
 
 }  // namespace dsv4

@@ -107,14 +107,7 @@ CommandRunner add_make_tiny_command(CLI::App& app) {
   cmd->add_option("--tokenizer-dir", o->tokenizer_dir, "Copy tokenizer.json and tokenizer_config.json from here");
   cmd->add_option("--shard-gib", o->shard_gib, "Maximum shard size in GiB")->capture_default_str();
   cmd->add_flag("--force", o->force, "Overwrite an existing model in --out");
-  return [o]() {
-    Status st = make_tiny(*o);
-    if (!st.is_ok()) {
-      DSV4_LOG_ERROR("make-tiny: %s", st.to_string().c_str());
-      return 1;
-    }
-    return 0;
-  };
+  return [o]() { return report_exit("make-tiny", make_tiny(*o)); };
 }
 
 }  // namespace dsv4

@@ -115,14 +115,7 @@ CommandRunner add_run_command(CLI::App& app) {
   cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating after the end-of-sentence token");
-  return [o]() {
-    Status st = run_generation(*o);
-    if (!st.is_ok()) {
-      DSV4_LOG_ERROR("run: %s", st.to_string().c_str());
-      return 1;
-    }
-    return 0;
-  };
+  return [o]() { return report_exit("run", run_generation(*o)); };
 }
 
 }  // namespace dsv4

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dsv4/status.h"
+
 namespace dsv4 {
 
 // Where the set-up puts the embedded default model (relative to the working directory),
@@ -14,6 +16,9 @@ namespace dsv4 {
 inline constexpr const char* kDefaultModelDir = "models/tiny";
 
 using CommandRunner = std::function<int()>;
+
+// The exit code of a command: 0, or 1 after logging "<command>: <status>".
+int report_exit(const char* command, const Status& status);
 
 CommandRunner add_make_tiny_command(CLI::App& app);
 CommandRunner add_logits_command(CLI::App& app);

@@ -4,6 +4,16 @@
 #include "app/commands.h"
 #include "core/log.h"
 
+namespace dsv4 {
+
+int report_exit(const char* command, const Status& status) {
+  if (status.is_ok()) return 0;
+  DSV4_LOG_ERROR("%s: %s", command, status.to_string().c_str());
+  return 1;
+}
+
+}  // namespace dsv4
+
 int main(int argc, char** argv) {
   CLI::App app{"dsv4: DeepSeek-V4-Flash inference"};
   app.require_subcommand(1);
