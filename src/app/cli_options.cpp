@@ -22,7 +22,9 @@ void ModelRunOptions::add_to(CLI::App& app, const std::string& default_model) {
   app.add_flag("--no-kv-sim", no_kv_sim, "Turn off the FP8 simulation of KV rows");
   app.add_flag("--no-indexer-sim", no_indexer_sim, "Turn off the indexer's Hadamard + FP4 simulation");
   app.add_flag("--fp32-activations", fp32_activations, "Keep activations in fp32 (no bf16 rounding)");
-  app.add_flag("--prefault", prefault, "Read the whole checkpoint into memory before running (shows progress)");
+  app.add_flag("--no-prefault", no_prefault,
+               "Do not read the checkpoint into memory up front (pages load on first use; for checkpoints "
+               "larger than RAM)");
 }
 
 Result<Numerics> ModelRunOptions::resolve_numerics() const {
@@ -43,7 +45,9 @@ CpuBackendOptions ModelRunOptions::backend_options() const {
 
 Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o) {
   ModelLoadOptions lo;
-  lo.prefault = o.prefault;
+  // Reading every page up front shows progress on a terminal and moves the page-fault
+  // cost out of the first forward pass.
+  lo.prefault = !o.no_prefault;
   lo.n_threads = o.backend_options().n_threads;
   TerminalProgress progress = TerminalProgress::for_stderr("loading " + o.model_dir);
   lo.progress = &progress;

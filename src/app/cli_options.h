@@ -22,7 +22,7 @@ struct ModelRunOptions {
   bool no_kv_sim = false;
   bool no_indexer_sim = false;
   bool fp32_activations = false;
-  bool prefault = false;
+  bool no_prefault = false;
 
   void add_to(CLI::App& app, const std::string& default_model);
   Result<Numerics> resolve_numerics() const;
