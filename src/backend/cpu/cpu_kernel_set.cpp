@@ -1,5 +1,10 @@
 #include "backend/cpu/cpu_kernel_set.h"
 
+#include "dsv4k/cpu/features.h"
+#if defined(DSV4K_HAVE_AVX512_KERNELS)
+#include "dsv4k/cpu/avx512.h"
+#endif
+
 namespace dsv4 {
 
 CpuKernelSet reference_kernel_set() {
@@ -18,8 +23,26 @@ CpuKernelSet reference_kernel_set() {
   return k;
 }
 
+// The AVX-512 kernels when this CPU has every extension they were compiled for; the
+// references otherwise (and for ops without a fast version: hc_mix, which the backend
+// runs through gemm_f32 anyway).
 CpuKernelSet fast_kernel_set() {
   CpuKernelSet k = reference_kernel_set();
+#if defined(DSV4K_HAVE_AVX512_KERNELS)
+  if (dsv4k::cpu::avx512_kernels_supported()) {
+    namespace fast = dsv4k::cpu::avx512;
+    k.gemm_fp8_q = &fast::gemm_fp8_q;
+    k.gemm_fp8_f = &fast::gemm_fp8_f;
+    k.gemm_fp4_q = &fast::gemm_fp4_q;
+    k.gemm_fp4_f = &fast::gemm_fp4_f;
+    k.gemm_bf16 = &fast::gemm_bf16;
+    k.gemm_f32 = &fast::gemm_f32;
+    k.quantize_e4m3 = &fast::quantize_e4m3;
+    k.rmsnorm = &fast::rmsnorm;
+    k.sparse_attention = &fast::sparse_attention;
+    k.indexer_scores = &fast::indexer_scores;
+  }
+#endif
   return k;
 }
 
