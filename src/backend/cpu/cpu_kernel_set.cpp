@@ -19,13 +19,11 @@ CpuKernelSet reference_kernel_set() {
   k.rmsnorm = &dsv4k::ref::rmsnorm;
   k.sparse_attention = &dsv4k::ref::sparse_attention;
   k.indexer_scores = &dsv4k::ref::indexer_scores;
-  k.hc_mix = &dsv4k::ref::hc_mix;
   return k;
 }
 
 // The AVX-512 kernels when this CPU has every extension they were compiled for; the
-// references otherwise (and for ops without a fast version: hc_mix, which the backend
-// runs through gemm_f32 anyway).
+// references otherwise.
 CpuKernelSet fast_kernel_set() {
   CpuKernelSet k = reference_kernel_set();
 #if defined(DSV4K_HAVE_AVX512_KERNELS)

@@ -31,7 +31,6 @@ struct CpuKernelSet {
   decltype(&dsv4k::ref::rmsnorm) rmsnorm;
   decltype(&dsv4k::ref::sparse_attention) sparse_attention;
   decltype(&dsv4k::ref::indexer_scores) indexer_scores;
-  decltype(&dsv4k::ref::hc_mix) hc_mix;
 };
 
 // The scalar references.
