@@ -1,0 +1,107 @@
+// The engine: the public API between front ends (HTTP server, CLI) and inference.
+//
+// One engine thread owns all mutable inference state — scheduler, KV pages, request
+// table — and runs one ragged-batch forward per step (chunked prefill and decode mixed).
+// Front ends submit token ids and read each request's event stream; every method here is
+// safe to call from any thread. Front ends never see tensors, pages or kernels.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsv4/request.h"
+#include "dsv4/status.h"
+
+namespace dsv4 {
+
+enum class NumericsMode : uint8_t {
+  kReference,  // bf16 activations with DeepSeek's quantization simulations (the default)
+  kExact,      // fp32, nothing quantized at run time
+};
+
+struct EngineConfig {
+  std::string model_dir;
+  int n_threads = 0;                     // 0: all hardware threads
+  NumericsMode numerics = NumericsMode::kReference;
+
+  // KV cache capacity: an explicit byte budget, or a fraction of available memory.
+  int64_t kv_cache_bytes = 0;
+  double kv_cache_fraction = 0.4;
+  int64_t page_tokens = 256;             // tokens per KV page, a multiple of 128
+
+  int64_t max_num_seqs = 64;             // sequences running at once
+  int64_t max_num_batched_tokens = 2048; // tokens per step (prefill chunks + decodes)
+  int64_t max_model_len = 0;             // 0: the model's max_position_embeddings
+  int64_t max_waiting = 4096;            // bounded admission queue (submit fails beyond)
+  bool enable_prefix_caching = true;
+
+  // Bytes of each token id, for stop strings (empty: stop strings are rejected).
+  std::vector<std::string> token_bytes;
+};
+
+// What the engine serves, for front ends (limits, special ids, capacity).
+struct EngineInfo {
+  std::string model_dir;
+  int64_t vocab_size = 0;
+  int64_t max_model_len = 0;
+  int32_t bos_token_id = 0;
+  int32_t eos_token_id = 1;
+  int64_t kv_pages = 0;
+  int64_t page_tokens = 0;
+  int64_t kv_bytes_per_token = 0;        // amortized, from the paged layout
+  int64_t kv_bytes_per_sequence = 0;     // window + compressor state of one running sequence
+  int64_t max_num_seqs = 0;
+};
+
+struct EngineMetrics {
+  int64_t running = 0;
+  int64_t waiting = 0;
+  int64_t kv_pages_total = 0;
+  int64_t kv_pages_used = 0;      // referenced by running sequences
+  int64_t kv_pages_cached = 0;    // unreferenced, kept for prefix-cache hits
+  int64_t prefix_cache_queries = 0;   // prompt tokens looked up
+  int64_t prefix_cache_hits = 0;      // prompt tokens found
+  int64_t prompt_tokens = 0;          // totals since start
+  int64_t generation_tokens = 0;
+  int64_t requests_finished = 0;
+  int64_t requests_cancelled = 0;
+  int64_t preemptions = 0;
+  int64_t steps = 0;
+};
+
+// A submitted request's stream of events. The stream ends after every choice has sent an
+// event with a finish reason.
+class RequestStream {
+ public:
+  virtual ~RequestStream() = default;
+  virtual uint64_t id() const = 0;
+  // Blocks until an event is available; false once the stream has ended.
+  virtual bool next(StreamEvent* event) = 0;
+  // As next(), but gives up after `timeout` (returns false with *timed_out = true).
+  virtual bool next_for(StreamEvent* event, std::chrono::milliseconds timeout, bool* timed_out) = 0;
+  // Stops the request at the next step boundary and frees its pages; idempotent.
+  virtual void cancel() = 0;
+  // Final accounting (complete once the stream has ended).
+  virtual Usage usage() const = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Loads the model and starts the engine thread.
+  static Result<std::unique_ptr<Engine>> create(const EngineConfig& config);
+
+  // Validates and enqueues a request. Errors: empty prompt, token ids outside the
+  // vocabulary, prompt + max_tokens beyond the context (with the numbers), bad sampling
+  // parameters, a full admission queue (kResourceExhausted).
+  virtual Result<std::shared_ptr<RequestStream>> submit(GenerationRequest request) = 0;
+
+  virtual EngineMetrics metrics() const = 0;
+  virtual const EngineInfo& info() const = 0;
+};
+
+}  // namespace dsv4
