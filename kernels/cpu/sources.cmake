@@ -15,6 +15,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     cpu/avx512/gemm_fp4.cpp
     cpu/avx512/gemm_fp8.cpp
     cpu/avx512/indexer_scores.cpp
+    cpu/avx512/kv_row.cpp
     cpu/avx512/quantize.cpp
     cpu/avx512/rmsnorm.cpp
     cpu/avx512/sparse_attention.cpp

@@ -20,6 +20,7 @@
 #include "dsv4k/gemm.h"
 #include "dsv4k/hc.h"
 #include "dsv4k/indexer.h"
+#include "dsv4k/kv_row.h"
 #include "dsv4k/moe.h"
 #include "dsv4k/numeric.h"
 #include "dsv4k/rope.h"
@@ -60,6 +61,28 @@ struct WeightRef {
   static WeightRef of(const dsv4k::Bf16Weight& w);
   static WeightRef of(const dsv4k::F32Weight& w);
 };
+
+// The byte format of one cached KV row (layouts in dsv4k/kv_row.h). The cache picks the
+// narrowest format that is exact for the numerics in use: kFp8 / kFp4 hold exactly the rows
+// of the reference numerics' KV FP8 / indexer FP4 simulations, kBf16 holds bf16 values,
+// kF32 anything.
+enum class KvRowFormat : uint8_t {
+  kFp8,   // e4m3 nope dims (one E8M0 scale per 64) + bf16 rope dims; 584 B for 512 = 448 + 64
+  kFp4,   // e2m1, two per byte, one E8M0 scale per 32; 68 B for 128
+  kBf16,  // 2 bytes per value, round to nearest even
+  kF32,   // 4 bytes per value, a raw copy
+};
+
+// Bytes of one row of `dim` values; rope_dim (the trailing bf16 dims) matters for kFp8 only.
+inline int64_t kv_row_bytes(KvRowFormat f, int64_t dim, int64_t rope_dim) {
+  switch (f) {
+    case KvRowFormat::kFp8: return dsv4k::kv_fp8_row_bytes(dim, rope_dim);
+    case KvRowFormat::kFp4: return dsv4k::kv_fp4_row_bytes(dim);
+    case KvRowFormat::kBf16: return dsv4k::kv_bf16_row_bytes(dim);
+    case KvRowFormat::kF32: return 4 * dim;
+  }
+  return 0;
+}
 
 // How the activation side of a linear layer is treated.
 enum class ActQuant : uint8_t {
@@ -127,6 +150,17 @@ class Backend {
                               float* scores, Round round) = 0;
   virtual void topk_rows(const float* scores, int64_t n_q, int64_t n_keys, const int64_t* n_visible, int64_t k,
                          int32_t* idx) = 0;
+
+  // ---- KV row codecs ----------------------------------------------------------------
+  // rows [n, ld] (the first dim floats of each row) -> out [n, kv_row_bytes(f, dim, rope_dim)],
+  // and back to rows [n, ld]. kFp8 needs dim - rope_dim a multiple of 64, kFp4 dim a multiple
+  // of 32. Exact (decode(encode(row)) == row, bit for bit) for rows of the format's numerics:
+  // simulate_e4m3-ed nope dims with bf16 rope dims (kFp8), simulate_e2m1-ed rows (kFp4), bf16
+  // values (kBf16), any fp32 (kF32); other rows are quantized / rounded.
+  virtual void encode_kv_rows(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim,
+                              int64_t rope_dim, uint8_t* out) = 0;
+  virtual void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim,
+                              float* rows, int64_t ld) = 0;
 
   // ---- mixture of experts ----------------------------------------------------------
   virtual void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias,

@@ -5,6 +5,7 @@
 // A CpuBackend is used by one thread at a time (the engine thread); its scratch buffers
 // are reused across calls.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "backend/backend.h"
@@ -204,6 +205,42 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void encode_kv_rows(KvRowFormat f, const float* x, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
+                      uint8_t* out) override {
+    check_kv_shape(f, dim, rope_dim);
+    const int64_t rb = kv_row_bytes(f, dim, rope_dim);
+    rows(n, dim, [&](int64_t b, int64_t e) {
+      const float* src = x + b * ld;
+      uint8_t* dst = out + b * rb;
+      switch (f) {
+        case KvRowFormat::kFp8: return k_.encode_kv_fp8_rows(src, e - b, ld, dim, rope_dim, dst);
+        case KvRowFormat::kFp4: return k_.encode_kv_fp4_rows(src, e - b, ld, dim, dst);
+        case KvRowFormat::kBf16: return k_.encode_kv_bf16_rows(src, e - b, ld, dim, dst);
+        case KvRowFormat::kF32:
+          for (int64_t r = 0; r < e - b; ++r) std::memcpy(dst + r * rb, src + r * ld, static_cast<size_t>(rb));
+          return;
+      }
+    });
+  }
+
+  void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* y,
+                      int64_t ld) override {
+    check_kv_shape(f, dim, rope_dim);
+    const int64_t rb = kv_row_bytes(f, dim, rope_dim);
+    rows(n, dim, [&](int64_t b, int64_t e) {
+      const uint8_t* src = in + b * rb;
+      float* dst = y + b * ld;
+      switch (f) {
+        case KvRowFormat::kFp8: return k_.decode_kv_fp8_rows(src, e - b, dim, rope_dim, dst, ld);
+        case KvRowFormat::kFp4: return k_.decode_kv_fp4_rows(src, e - b, dim, dst, ld);
+        case KvRowFormat::kBf16: return k_.decode_kv_bf16_rows(src, e - b, dim, dst, ld);
+        case KvRowFormat::kF32:
+          for (int64_t r = 0; r < e - b; ++r) std::memcpy(dst + r * ld, src + r * rb, static_cast<size_t>(rb));
+          return;
+      }
+    });
+  }
+
   void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias, int32_t* ids,
                   float* weights) override {
     rows(n, p.n_experts * 8, [&](int64_t b, int64_t e) {
@@ -238,6 +275,22 @@ class CpuBackend final : public Backend {
   template <class F>
   void rows(int64_t n, int64_t row_cost, F&& f) {
     pool_.parallel_for(n, grain_for(n, row_cost, pool_.size()), f);
+  }
+
+  // The cache computes KV shapes from the validated model config: a bad one is a bug.
+  static void check_kv_shape(KvRowFormat f, int64_t dim, int64_t rope_dim) {
+    switch (f) {
+      case KvRowFormat::kFp8:
+        DSV4_CHECK_MSG(dsv4k::kv_fp8_shape_ok(dim, rope_dim), "FP8 KV rows need dim - rope_dim >= 0, a multiple of 64");
+        return;
+      case KvRowFormat::kFp4:
+        DSV4_CHECK_MSG(dsv4k::kv_fp4_shape_ok(dim), "FP4 KV rows need dim a multiple of 32");
+        return;
+      case KvRowFormat::kBf16:
+      case KvRowFormat::kF32:
+        DSV4_CHECK_MSG(dim >= 0, "KV rows need dim >= 0");
+        return;
+    }
   }
 
   // fn · flatten(X) as an fp32 GEMM over the mix rows (parallel even for one token).

@@ -3,6 +3,7 @@
 #include "dsv4k/cpu/features.h"
 #if defined(DSV4K_HAVE_AVX512_KERNELS)
 #include "dsv4k/cpu/avx512.h"
+#include "dsv4k/cpu/kv_row_avx512.h"
 #endif
 
 namespace dsv4 {
@@ -19,6 +20,12 @@ CpuKernelSet reference_kernel_set() {
   k.rmsnorm = &dsv4k::ref::rmsnorm;
   k.sparse_attention = &dsv4k::ref::sparse_attention;
   k.indexer_scores = &dsv4k::ref::indexer_scores;
+  k.encode_kv_fp8_rows = &dsv4k::ref::encode_kv_fp8_rows;
+  k.decode_kv_fp8_rows = &dsv4k::ref::decode_kv_fp8_rows;
+  k.encode_kv_fp4_rows = &dsv4k::ref::encode_kv_fp4_rows;
+  k.decode_kv_fp4_rows = &dsv4k::ref::decode_kv_fp4_rows;
+  k.encode_kv_bf16_rows = &dsv4k::ref::encode_kv_bf16_rows;
+  k.decode_kv_bf16_rows = &dsv4k::ref::decode_kv_bf16_rows;
   return k;
 }
 
@@ -39,6 +46,12 @@ CpuKernelSet fast_kernel_set() {
     k.rmsnorm = &fast::rmsnorm;
     k.sparse_attention = &fast::sparse_attention;
     k.indexer_scores = &fast::indexer_scores;
+    k.encode_kv_fp8_rows = &fast::encode_kv_fp8_rows;
+    k.decode_kv_fp8_rows = &fast::decode_kv_fp8_rows;
+    k.encode_kv_fp4_rows = &fast::encode_kv_fp4_rows;
+    k.decode_kv_fp4_rows = &fast::decode_kv_fp4_rows;
+    k.encode_kv_bf16_rows = &fast::encode_kv_bf16_rows;
+    k.decode_kv_bf16_rows = &fast::decode_kv_bf16_rows;
   }
 #endif
   return k;

@@ -13,6 +13,7 @@
 #include "dsv4k/gemm.h"
 #include "dsv4k/hc.h"
 #include "dsv4k/indexer.h"
+#include "dsv4k/kv_row.h"
 #include "dsv4k/moe.h"
 #include "dsv4k/norm.h"
 #include "dsv4k/quant.h"
@@ -31,6 +32,12 @@ struct CpuKernelSet {
   decltype(&dsv4k::ref::rmsnorm) rmsnorm;
   decltype(&dsv4k::ref::sparse_attention) sparse_attention;
   decltype(&dsv4k::ref::indexer_scores) indexer_scores;
+  decltype(&dsv4k::ref::encode_kv_fp8_rows) encode_kv_fp8_rows;
+  decltype(&dsv4k::ref::decode_kv_fp8_rows) decode_kv_fp8_rows;
+  decltype(&dsv4k::ref::encode_kv_fp4_rows) encode_kv_fp4_rows;
+  decltype(&dsv4k::ref::decode_kv_fp4_rows) decode_kv_fp4_rows;
+  decltype(&dsv4k::ref::encode_kv_bf16_rows) encode_kv_bf16_rows;
+  decltype(&dsv4k::ref::decode_kv_bf16_rows) decode_kv_bf16_rows;
 };
 
 // The scalar references.
