@@ -73,7 +73,7 @@ Status run_generation(const RunOptions& o) {
   std::mt19937_64 rng(o.seed);
 
   const auto t0 = std::chrono::steady_clock::now();
-  ForwardBatch b{prompt, {{slot, 0, static_cast<int64_t>(prompt.size())}}, LogitsMode::kLast, false};
+  ForwardBatch b{prompt, {{slot, 0, static_cast<int64_t>(prompt.size())}}, LogitsMode::kLast, false, {}};
   ForwardResult r;
   DSV4_RETURN_IF_ERROR(model.forward(b, cache, &r));
   const auto t1 = std::chrono::steady_clock::now();
@@ -89,7 +89,7 @@ Status run_generation(const RunOptions& o) {
     std::fflush(stdout);
     if (next == m->config.eos_token_id && !o.ignore_eos) break;
     if (i + 1 == o.max_tokens) break;
-    ForwardBatch d{{next}, {{slot, cache.length(slot, CacheStream::kMain), 1}}, LogitsMode::kLast, false};
+    ForwardBatch d{{next}, {{slot, cache.length(slot, CacheStream::kMain), 1}}, LogitsMode::kLast, false, {}};
     DSV4_RETURN_IF_ERROR(model.forward(d, cache, &r));
     next = pick_token(r.logits.data(), vocab, o.temperature, rng);
   }

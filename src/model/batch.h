@@ -27,6 +27,9 @@ struct ForwardBatch {
   std::vector<SequenceChunk> chunks;  // token ranges follow each other in `tokens`
   LogitsMode logits = LogitsMode::kLast;
   bool keep_hidden = false;           // also return the final streams (input of MTP)
+  // With kLast: which chunks want their last token's logits ([n_chunks]; empty: all).
+  // A prefill chunk that does not end its prompt needs none, and the head is expensive.
+  std::vector<uint8_t> logits_for_chunk;
 };
 
 struct ForwardResult {

@@ -13,7 +13,8 @@ Model::Model(const ModelConfig& config, const ModelWeights& weights, Backend& ba
       freqs_(RopeFrequencies::for_config(config)) {}
 
 void Model::compute_logits(const float* X, int64_t n_tokens, const std::vector<StepSeq>& seqs, LogitsMode mode,
-                           const HcWeights& head_hc, const uint16_t* final_norm, ForwardResult* out) {
+                           const std::vector<uint8_t>& chunk_mask, const HcWeights& head_hc,
+                           const uint16_t* final_norm, ForwardResult* out) {
   const int64_t d = config_.hidden_size;
   const int64_t w = config_.hc_mult * d;
   out->logits.clear();
@@ -21,7 +22,8 @@ void Model::compute_logits(const float* X, int64_t n_tokens, const std::vector<S
   switch (mode) {
     case LogitsMode::kNone: return;
     case LogitsMode::kLast:
-      for (const StepSeq& s : seqs) out->logit_rows.push_back(s.begin + s.n - 1);
+      for (size_t i = 0; i < seqs.size(); ++i)
+        if (chunk_mask.empty() || chunk_mask[i]) out->logit_rows.push_back(seqs[i].begin + seqs[i].n - 1);
       break;
     case LogitsMode::kAll:
       for (int64_t t = 0; t < n_tokens; ++t) out->logit_rows.push_back(t);
@@ -46,6 +48,9 @@ void Model::compute_logits(const float* X, int64_t n_tokens, const std::vector<S
 
 Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* out) {
   DSV4_ASSIGN_OR_RETURN(StepLayout layout, make_step_layout(config_, batch.tokens, batch.chunks, cache, CacheStream::kMain));
+  if (!batch.logits_for_chunk.empty() && batch.logits_for_chunk.size() != batch.chunks.size())
+    return invalid_argument("logits_for_chunk has " + std::to_string(batch.logits_for_chunk.size()) +
+                            " entries for " + std::to_string(batch.chunks.size()) + " chunks");
   const int64_t n = layout.n_tokens;
   const int64_t d = config_.hidden_size;
   const int64_t hc = config_.hc_mult;
@@ -65,7 +70,7 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
     block_.forward(ctx, l, weights_.layers[static_cast<size_t>(l)], X_.data());
 
   if (batch.keep_hidden) out->hidden.assign(X_.data(), X_.data() + n * hc * d);
-  compute_logits(X_.data(), n, layout.seqs, batch.logits, weights_.hc_head, weights_.norm, out);
+  compute_logits(X_.data(), n, layout.seqs, batch.logits, batch.logits_for_chunk, weights_.hc_head, weights_.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMain, s.end_pos());
   return Status::ok();
 }
@@ -103,7 +108,7 @@ Status Model::forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* 
       backend_.add(X_.data() + (t * hc + j) * d, y_.data() + t * d, X_.data() + (t * hc + j) * d, d, round);
 
   block_.forward(ctx, config_.num_hidden_layers, mw.block, X_.data());
-  compute_logits(X_.data(), n, layout.seqs, batch.logits, mw.hc_head, mw.norm, out);
+  compute_logits(X_.data(), n, layout.seqs, batch.logits, {}, mw.hc_head, mw.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMtp, s.end_pos());
   return Status::ok();
 }

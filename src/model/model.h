@@ -38,7 +38,8 @@ class Model {
  private:
   // Rows of X [n, hc, d] whose logits are wanted -> out->logits.
   void compute_logits(const float* X, int64_t n_tokens, const std::vector<StepSeq>& seqs, LogitsMode mode,
-                      const HcWeights& head_hc, const uint16_t* final_norm, ForwardResult* out);
+                      const std::vector<uint8_t>& chunk_mask, const HcWeights& head_hc, const uint16_t* final_norm,
+                      ForwardResult* out);
 
   const ModelConfig& config_;
   const ModelWeights& weights_;

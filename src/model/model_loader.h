@@ -27,6 +27,8 @@ struct LoadedModel {
   ModelConfig config;
   Checkpoint checkpoint;
   std::unique_ptr<ModelWeights> weights;
+  // Other storage the weights point into (an in-memory checkpoint in tests).
+  std::shared_ptr<const void> storage;
 };
 
 Result<std::unique_ptr<LoadedModel>> load_model(const std::string& directory, const ModelLoadOptions& options);

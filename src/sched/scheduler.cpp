@@ -100,6 +100,7 @@ bool Scheduler::admit(SchedSeq& s, int64_t budget, StepPlan& plan) {
   s.slot = *slot;
   s.state = SeqState::kRunning;
   if (s.n_cached_prompt < 0) s.n_cached_prompt = std::min(hit.n_tokens, s.n_prompt);
+  plan.admitted.push_back(s.id);
   if (hit.n_tokens > 0) plan.restores.push_back({s.id, s.slot, hit.snapshot});
   plan.items.push_back({s.id, s.slot, s.n_computed, n, s.n_computed + n == static_cast<int64_t>(s.tokens.size())});
   plan.n_tokens += n;

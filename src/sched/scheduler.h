@@ -81,7 +81,8 @@ struct SnapshotTake {
 
 struct StepPlan {
   std::vector<StepItem> items;      // in batch order
-  std::vector<SnapshotRestore> restores;
+  std::vector<SeqId> admitted;      // given a slot this step: their state starts empty...
+  std::vector<SnapshotRestore> restores;  // ...or from a prefix-cache snapshot
   std::vector<SeqId> preempted;     // released this step; they will recompute
   int64_t n_tokens = 0;
 };

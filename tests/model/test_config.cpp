@@ -110,7 +110,7 @@ TEST(ModelConfig, RejectsBadConfigsWithPreciseMessages) {
 }
 
 TEST(ModelConfig, PresetsAreValid) {
-  for (const char* name : {"tiny", "tiny-small-vocab", "flash", "flash-slice"}) {
+  for (const char* name : {"tiny", "tiny-small-vocab", "micro", "flash", "flash-slice"}) {
     Result<ModelConfig> r = preset_model_config(name);
     ASSERT_TRUE(r.is_ok()) << name;
     EXPECT_TRUE(validate_model_config(*r).is_ok()) << name << ": " << validate_model_config(*r).to_string();

@@ -1,0 +1,99 @@
+// PagedKvCache: the model's KvCache interface over the paged hybrid layout of src/kv.
+//
+// Compressed attention and indexer rows live in pages (page tables come from the
+// scheduler); each sequence slot holds its window rings, compressor carry, row counts
+// and length; snapshots hold the state a prefix-cache hit restores at a page boundary.
+// Rows are stored in the most compact format that is lossless for the numerics in use:
+// with the reference's simulations on, 584-byte FP8 rows and 68-byte FP4 indexer rows
+// (spec §4.1); bf16 or fp32 rows otherwise. Only the main layers are cached (the engine
+// does not run the MTP block).
+//
+// Used by the engine thread only.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/aligned_buffer.h"
+#include "kv/kv_layout.h"
+#include "kv/page_pool.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+
+namespace dsv4 {
+
+struct PagedKvFormats {
+  KvRowFormat attn = KvRowFormat::kFp8;
+  KvRowFormat index = KvRowFormat::kFp4;
+  // The most compact lossless formats for these numerics.
+  static PagedKvFormats for_numerics(const Numerics& n);
+};
+
+// The KV geometry of a model's main layers with the given row formats.
+KvGeometry kv_geometry(const ModelConfig& c, const PagedKvFormats& f);
+
+class PagedKvCache final : public KvCache {
+ public:
+  PagedKvCache(const ModelConfig& config, const KvLayout& layout, PagedKvFormats formats, Backend& backend,
+               int64_t n_pages, int32_t n_slots, int32_t n_snapshots);
+
+  const KvLayout& layout() const { return layout_; }
+  int64_t memory_bytes() const;
+
+  // The page table of a slot (the scheduler's, copied before each step).
+  void set_pages(int32_t slot, std::span<const PageId> pages);
+  // A slot starting a sequence from nothing: empty windows, carry kv 0 / score -inf.
+  void reset_slot(int32_t slot);
+  // Copies slot `from` (windows, carry, counts, length) into `to`.
+  void copy_slot(int32_t from, int32_t to);
+  void copy_page(PageId from, PageId to);
+  // The state of `slot` at the page boundary it has just reached -> snapshot.
+  void take_snapshot(int32_t slot, int32_t snapshot);
+  // A fresh slot resuming at `boundary` from a snapshot (pages come from set_pages).
+  void restore_snapshot(int32_t slot, int32_t snapshot, int64_t boundary);
+
+  // KvCache
+  int64_t length(int32_t slot, CacheStream stream) const override;
+  void set_length(int32_t slot, CacheStream stream, int64_t n) override;
+  void window_write(int64_t layer, int32_t slot, int64_t pos, const float* row) override;
+  void window_read(int64_t layer, int32_t slot, int64_t pos, float* row) const override;
+  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, const float* row) override;
+  int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const override;
+  void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const override;
+  void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
+                   float* out) const override;
+  CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) override;
+
+ private:
+  struct SlotMeta {
+    int64_t length = 0;
+    std::vector<int64_t> rows;        // [n_layers, 2] attention and indexer row counts
+    std::vector<PageId> pages;
+  };
+  uint8_t* slot_base(int32_t slot) { return slots_.data() + static_cast<size_t>(slot) * static_cast<size_t>(layout_.slot_bytes); }
+  const uint8_t* slot_base(int32_t slot) const {
+    return slots_.data() + static_cast<size_t>(slot) * static_cast<size_t>(layout_.slot_bytes);
+  }
+  // Address of row `index` of `kind` of `layer` in slot's pages.
+  uint8_t* row_address(int64_t layer, RowKind kind, int32_t slot, int64_t index) const;
+  KvRowFormat format(RowKind kind) const { return kind == RowKind::kAttention ? formats_.attn : formats_.index; }
+  int64_t dim(RowKind kind) const { return kind == RowKind::kAttention ? config_.head_dim : config_.index_head_dim; }
+  int64_t row_bytes(RowKind kind) const {
+    return kind == RowKind::kAttention ? layout_.geometry.attn_row_bytes : layout_.geometry.index_row_bytes;
+  }
+  void init_carry(int32_t slot, int64_t layer);
+
+  const ModelConfig& config_;
+  KvLayout layout_;
+  PagedKvFormats formats_;
+  Backend& backend_;
+  int64_t n_main_layers_;
+  AlignedBuffer<uint8_t> pages_;      // [n_pages, page_bytes]
+  AlignedBuffer<uint8_t> slots_;      // [n_slots, slot_bytes]
+  AlignedBuffer<uint8_t> snapshots_;  // [n_snapshots, snapshot_bytes]
+  std::vector<SlotMeta> meta_;
+};
+
+}  // namespace dsv4
