@@ -5,6 +5,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "runtime/input_builder.h"
 #include "runtime/sampler_params.h"
 
 namespace dsv4 {
@@ -220,16 +221,9 @@ void EngineImpl::run_step() {
     return;
   }
   prepare_cache(plan);
-  ForwardBatch batch;
-  batch.logits = LogitsMode::kLast;
-  for (const StepItem& it : plan.items) {
-    const SchedSeq& s = sched_->seq(it.seq);
-    batch.tokens.insert(batch.tokens.end(), s.tokens.begin() + it.start_pos, s.tokens.begin() + it.start_pos + it.n_tokens);
-    batch.chunks.push_back({it.slot, it.start_pos, it.n_tokens});
-    batch.logits_for_chunk.push_back(it.sample ? 1 : 0);
-  }
-  ForwardResult result;
-  const Status st = forward_->forward(batch, *cache_, &result);
+  build_forward_batch(plan, *sched_, &batch_);
+  ForwardResult& result = result_;
+  const Status st = forward_->forward(batch_, *cache_, &result);
   if (!st.is_ok()) {
     DSV4_LOG_ERROR("forward failed: %s", st.to_string().c_str());
     for (const StepItem& it : plan.items)

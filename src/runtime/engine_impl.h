@@ -106,6 +106,8 @@ class EngineImpl final : public Engine {
   std::unordered_map<SeqId, std::pair<uint64_t, int32_t>> owner_;  // sequence -> (request, choice)
   uint64_t arrivals_ = 0;
   EngineMetrics counters_;
+  ForwardBatch batch_;     // reused step to step
+  ForwardResult result_;
 
   // Shared with front-end threads.
   mutable std::mutex mutex_;
