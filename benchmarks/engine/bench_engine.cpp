@@ -12,7 +12,7 @@
 #include <cstdio>
 
 #include "core/thread_pool.h"
-#include "model/contiguous_kv_cache.h"
+#include "runtime/standalone_kv_cache.h"
 #include "model/model.h"
 #include "model/model_loader.h"
 #include "model/topology.h"
@@ -65,7 +65,7 @@ int run(int argc, char** argv) {
   const ModelConfig& c = (*m)->config;
   std::unique_ptr<Backend> backend = make_cpu_backend({n_threads, CpuKernels::kFast});
   Model model(c, *(*m)->weights, *backend, Numerics::reference());
-  ContiguousKvCache cache(c);
+  StandaloneKvCache cache(c, Numerics::reference(), *backend, 1, n_prompt + n_decode);
   const int32_t slot = cache.add_sequence();
   std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
   for (int64_t i = 0; i < n_prompt; ++i) prompt[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919 + 13) % c.vocab_size);

@@ -14,7 +14,7 @@
 #include "app/commands.h"
 #include "app/npy.h"
 #include "core/log.h"
-#include "model/contiguous_kv_cache.h"
+#include "runtime/standalone_kv_cache.h"
 #include "model/model.h"
 #if DSV4_APP_HAS_TEXT
 #include "text/tokenizer.h"
@@ -95,7 +95,7 @@ Status run_logits(const LogitsOptions& o) {
   const int64_t vocab = m->config.vocab_size;
   std::unique_ptr<Backend> backend = make_cpu_backend(o.run.backend_options());
   Model model(m->config, *m->weights, *backend, numerics);
-  ContiguousKvCache cache(m->config);
+  StandaloneKvCache cache(m->config, numerics, *backend, 1, n);
   const int32_t slot = cache.add_sequence();
 
   std::FILE* npy = nullptr;

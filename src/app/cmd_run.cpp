@@ -9,7 +9,7 @@
 #include "app/cli_options.h"
 #include "app/commands.h"
 #include "core/log.h"
-#include "model/contiguous_kv_cache.h"
+#include "runtime/standalone_kv_cache.h"
 #include "model/model.h"
 #if DSV4_APP_HAS_TEXT
 #include "text/tokenizer.h"
@@ -68,7 +68,7 @@ Status run_generation(const RunOptions& o) {
   const int64_t vocab = m->config.vocab_size;
   std::unique_ptr<Backend> backend = make_cpu_backend(o.run.backend_options());
   Model model(m->config, *m->weights, *backend, numerics);
-  ContiguousKvCache cache(m->config);
+  StandaloneKvCache cache(m->config, numerics, *backend, 1, static_cast<int64_t>(prompt.size()) + o.max_tokens);
   const int32_t slot = cache.add_sequence();
   std::mt19937_64 rng(o.seed);
 

@@ -37,6 +37,11 @@ struct CompressorCarry {
   int64_t width = 0;
 };
 
+// Slots and width of a ratio-R compressor's carry: ratio 4 overlaps two blocks of
+// 2x-wide projections (previous + current block), ratio 128 keeps the current block.
+inline int64_t compressor_carry_slots(int64_t ratio) { return ratio == 4 ? 2 * ratio : ratio; }
+inline int64_t compressor_carry_width(int64_t ratio, int64_t row_dim) { return ratio == 4 ? 2 * row_dim : row_dim; }
+
 class KvCache {
  public:
   virtual ~KvCache() = default;

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "core/check.h"
-#include "model/contiguous_kv_cache.h"
+#include "model/kv_cache.h"
 
 namespace dsv4 {
 
@@ -24,7 +24,8 @@ PagedKvFormats PagedKvFormats::for_numerics(const Numerics& n) {
 
 KvGeometry kv_geometry(const ModelConfig& c, const PagedKvFormats& f) {
   KvGeometry g;
-  g.ratios.assign(c.compress_ratios.begin(), c.compress_ratios.begin() + c.num_hidden_layers);
+  // Main layers, then the MTP blocks (ratio 0: a window ring each).
+  g.ratios = c.compress_ratios;
   g.head_dim = c.head_dim;
   g.index_head_dim = c.index_head_dim;
   g.window = c.sliding_window;
@@ -36,7 +37,7 @@ KvGeometry kv_geometry(const ModelConfig& c, const PagedKvFormats& f) {
 PagedKvCache::PagedKvCache(const ModelConfig& config, const KvLayout& layout, PagedKvFormats formats,
                            Backend& backend, int64_t n_pages, int32_t n_slots, int32_t n_snapshots)
     : config_(config), layout_(layout), formats_(formats), backend_(backend),
-      n_main_layers_(config.num_hidden_layers), meta_(static_cast<size_t>(n_slots)) {
+      n_layers_(static_cast<int64_t>(config.compress_ratios.size())), meta_(static_cast<size_t>(n_slots)) {
   pages_.resize(static_cast<size_t>(n_pages * layout_.page_bytes));
   slots_.resize(static_cast<size_t>(n_slots) * static_cast<size_t>(layout_.slot_bytes));
   snapshots_.resize(static_cast<size_t>(n_snapshots) * static_cast<size_t>(layout_.snapshot_bytes));
@@ -69,10 +70,11 @@ void PagedKvCache::init_carry(int32_t slot, int64_t layer) {
 void PagedKvCache::reset_slot(int32_t slot) {
   SlotMeta& m = meta_[static_cast<size_t>(slot)];
   m.length = 0;
-  m.rows.assign(static_cast<size_t>(2 * n_main_layers_), 0);
+  m.length_mtp = 0;
+  m.rows.assign(static_cast<size_t>(2 * n_layers_), 0);
   m.pages.clear();
   std::memset(slot_base(slot), 0, static_cast<size_t>(layout_.window_bytes));
-  for (int64_t l = 0; l < n_main_layers_; ++l) init_carry(slot, l);
+  for (int64_t l = 0; l < n_layers_; ++l) init_carry(slot, l);
 }
 
 void PagedKvCache::copy_slot(int32_t from, int32_t to) {
@@ -80,6 +82,7 @@ void PagedKvCache::copy_slot(int32_t from, int32_t to) {
   SlotMeta& t = meta_[static_cast<size_t>(to)];
   const SlotMeta& f = meta_[static_cast<size_t>(from)];
   t.length = f.length;
+  t.length_mtp = f.length_mtp;
   t.rows = f.rows;
 }
 
@@ -95,7 +98,7 @@ void PagedKvCache::take_snapshot(int32_t slot, int32_t snapshot) {
   // At a boundary that is a multiple of 128 the ring slots hold the last window rows in
   // position order, so the rings copy verbatim.
   std::memcpy(snap, base, static_cast<size_t>(layout_.window_bytes));
-  for (int64_t l = 0; l < n_main_layers_; ++l) {
+  for (int64_t l = 0; l < n_layers_; ++l) {
     const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(l)];
     if (ll.snapshot_carry_bytes == 0) continue;
     // Ratio 4: the first half of each carry array (slots 0..3, the previous block) is all
@@ -120,7 +123,7 @@ void PagedKvCache::restore_snapshot(int32_t slot, int32_t snapshot, int64_t boun
   m.pages = std::move(pages);
   uint8_t* base = slot_base(slot);
   std::memcpy(base, snap, static_cast<size_t>(layout_.window_bytes));
-  for (int64_t l = 0; l < n_main_layers_; ++l) {
+  for (int64_t l = 0; l < n_layers_; ++l) {
     const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(l)];
     if (ll.ratio > 0) m.rows[static_cast<size_t>(2 * l)] = boundary / ll.ratio;
     if (ll.ratio == 4) m.rows[static_cast<size_t>(2 * l + 1)] = boundary / 4;
@@ -139,17 +142,24 @@ void PagedKvCache::restore_snapshot(int32_t slot, int32_t snapshot, int64_t boun
 }
 
 int64_t PagedKvCache::length(int32_t slot, CacheStream stream) const {
-  DSV4_CHECK_MSG(stream == CacheStream::kMain, "the paged cache holds no MTP state");
-  return meta_[static_cast<size_t>(slot)].length;
+  const SlotMeta& m = meta_[static_cast<size_t>(slot)];
+  switch (stream) {
+    case CacheStream::kMain: return m.length;
+    case CacheStream::kMtp: return m.length_mtp;
+  }
+  return 0;
 }
 
 void PagedKvCache::set_length(int32_t slot, CacheStream stream, int64_t n) {
-  DSV4_CHECK_MSG(stream == CacheStream::kMain, "the paged cache holds no MTP state");
-  meta_[static_cast<size_t>(slot)].length = n;
+  SlotMeta& m = meta_[static_cast<size_t>(slot)];
+  switch (stream) {
+    case CacheStream::kMain: m.length = n; return;
+    case CacheStream::kMtp: m.length_mtp = n; return;
+  }
 }
 
 void PagedKvCache::window_write(int64_t layer, int32_t slot, int64_t pos, const float* row) {
-  DSV4_CHECK(layer < n_main_layers_);
+  DSV4_CHECK(layer < n_layers_);
   const int64_t ring = pos % config_.sliding_window;
   uint8_t* dst = slot_base(slot) + layout_.layers[static_cast<size_t>(layer)].window_offset +
                  ring * layout_.geometry.attn_row_bytes;
@@ -157,7 +167,7 @@ void PagedKvCache::window_write(int64_t layer, int32_t slot, int64_t pos, const 
 }
 
 void PagedKvCache::window_read(int64_t layer, int32_t slot, int64_t pos, float* row) const {
-  DSV4_CHECK(layer < n_main_layers_);
+  DSV4_CHECK(layer < n_layers_);
   const int64_t ring = pos % config_.sliding_window;
   const uint8_t* src = slot_base(slot) + layout_.layers[static_cast<size_t>(layer)].window_offset +
                        ring * layout_.geometry.attn_row_bytes;

@@ -5,8 +5,8 @@
 // and length; snapshots hold the state a prefix-cache hit restores at a page boundary.
 // Rows are stored in the most compact format that is lossless for the numerics in use:
 // with the reference's simulations on, 584-byte FP8 rows and 68-byte FP4 indexer rows
-// (spec §4.1); bf16 or fp32 rows otherwise. Only the main layers are cached (the engine
-// does not run the MTP block).
+// (spec §4.1); bf16 or fp32 rows otherwise. MTP blocks (ratio 0) keep a window ring per
+// slot and their own stream length.
 //
 // Used by the engine thread only.
 #pragma once
@@ -69,6 +69,7 @@ class PagedKvCache final : public KvCache {
  private:
   struct SlotMeta {
     int64_t length = 0;
+    int64_t length_mtp = 0;
     std::vector<int64_t> rows;        // [n_layers, 2] attention and indexer row counts
     std::vector<PageId> pages;
   };
@@ -89,7 +90,7 @@ class PagedKvCache final : public KvCache {
   KvLayout layout_;
   PagedKvFormats formats_;
   Backend& backend_;
-  int64_t n_main_layers_;
+  int64_t n_layers_;  // main layers then MTP blocks
   AlignedBuffer<uint8_t> pages_;      // [n_pages, page_bytes]
   AlignedBuffer<uint8_t> slots_;      // [n_slots, slot_bytes]
   AlignedBuffer<uint8_t> snapshots_;  // [n_snapshots, snapshot_bytes]

@@ -33,13 +33,13 @@ TEST_P(Invariance, ChunkedPrefillAndDecodeEqualOneShot) {
   const Numerics numerics = GetParam() ? Numerics::reference() : Numerics::exact();
   TinyModel tm(numerics);
   const std::vector<int32_t> tokens = random_tokens(kLen, tm.config.vocab_size, 7);
-  ContiguousKvCache cache(tm.config);
-  const int32_t one_shot = cache.add_sequence();
-  const std::vector<float> ref = run_in_chunks(*tm.model, cache, one_shot, tokens, {kLen});
+  auto cache = tm.make_cache();
+  const int32_t one_shot = cache->add_sequence();
+  const std::vector<float> ref = run_in_chunks(*tm.model, *cache, one_shot, tokens, {kLen});
   ASSERT_EQ(static_cast<int64_t>(ref.size()), kLen * tm.config.vocab_size);
   for (const std::vector<int64_t>& sizes : std::vector<std::vector<int64_t>>{{1}, {7}, {128}, {3, 130, 1, 61}}) {
-    const int32_t slot = cache.add_sequence();
-    const std::vector<float> got = run_in_chunks(*tm.model, cache, slot, tokens, sizes);
+    const int32_t slot = cache->add_sequence();
+    const std::vector<float> got = run_in_chunks(*tm.model, *cache, slot, tokens, sizes);
     EXPECT_TRUE(bit_equal(ref, got)) << "chunk sizes starting " << sizes[0] << ": first differing position "
                                      << first_difference(ref, got, tm.config.vocab_size);
   }
@@ -56,14 +56,14 @@ TEST_P(Invariance, BatchedEqualsAlone) {
   // Alone, one-shot.
   std::vector<std::vector<float>> alone;
   for (const auto& s : seqs) {
-    ContiguousKvCache cache(tm.config);
-    alone.push_back(run_in_chunks(*tm.model, cache, cache.add_sequence(), s, {static_cast<int64_t>(s.size())}));
+    auto cache = tm.make_cache(1);
+    alone.push_back(run_in_chunks(*tm.model, *cache, cache->add_sequence(), s, {static_cast<int64_t>(s.size())}));
   }
   // All together: a prefill step with every sequence's first part, then mixed steps where
   // some sequences decode single tokens while others prefill chunks.
-  ContiguousKvCache cache(tm.config);
+  auto cache = tm.make_cache();
   std::vector<int32_t> slots;
-  for (size_t i = 0; i < seqs.size(); ++i) slots.push_back(cache.add_sequence());
+  for (size_t i = 0; i < seqs.size(); ++i) slots.push_back(cache->add_sequence());
   std::vector<std::vector<float>> together(seqs.size());
   std::vector<int64_t> done(seqs.size(), 0);
   const std::vector<int64_t> step_sizes = {50, 1, 9, 1, 1, 64, 3};
@@ -80,7 +80,7 @@ TEST_P(Invariance, BatchedEqualsAlone) {
     }
     if (b.chunks.empty()) break;
     ForwardResult r;
-    ASSERT_TRUE(tm.model->forward(b, cache, &r).is_ok());
+    ASSERT_TRUE(tm.model->forward(b, *cache, &r).is_ok());
     int64_t row = 0;
     for (const SequenceChunk& ch : b.chunks) {
       const size_t i = static_cast<size_t>(std::find(slots.begin(), slots.end(), ch.slot) - slots.begin());
@@ -101,22 +101,22 @@ TEST(Invariance, ThreadCountDoesNotChangeResults) {
   TinyModel one(Numerics::reference(), 1);
   TinyModel three(Numerics::reference(), 3);
   const std::vector<int32_t> tokens = random_tokens(150, one.config.vocab_size, 3);
-  ContiguousKvCache c1(one.config), c3(three.config);
-  const std::vector<float> a = run_in_chunks(*one.model, c1, c1.add_sequence(), tokens, {150});
-  const std::vector<float> b = run_in_chunks(*three.model, c3, c3.add_sequence(), tokens, {150});
+  auto c1 = one.make_cache(1), c3 = three.make_cache(1);
+  const std::vector<float> a = run_in_chunks(*one.model, *c1, c1->add_sequence(), tokens, {150});
+  const std::vector<float> b = run_in_chunks(*three.model, *c3, c3->add_sequence(), tokens, {150});
   EXPECT_TRUE(bit_equal(a, b));
 }
 
 TEST(Forward, RejectsBadBatchesWithoutTouchingTheCache) {
   TinyModel tm;
-  ContiguousKvCache cache(tm.config);
-  const int32_t slot = cache.add_sequence();
+  auto cache = tm.make_cache(1);
+  const int32_t slot = cache->add_sequence();
   ForwardResult r;
   auto expect_error = [&](ForwardBatch b, const char* part) {
-    Status st = tm.model->forward(b, cache, &r);
+    Status st = tm.model->forward(b, *cache, &r);
     ASSERT_FALSE(st.is_ok()) << part;
     EXPECT_NE(st.message().find(part), std::string::npos) << st.message();
-    EXPECT_EQ(cache.length(slot, CacheStream::kMain), 0);
+    EXPECT_EQ(cache->length(slot, CacheStream::kMain), 0);
   };
   expect_error({{5, 6}, {{slot, 3, 2}}, LogitsMode::kLast, false, {}}, "starts at position 3 but the cache holds 0");
   expect_error({{5, 6}, {{slot, 0, 3}}, LogitsMode::kLast, false, {}}, "the chunks cover 3 tokens but the batch has 2");

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/contiguous_kv_cache.h"
+#include "runtime/standalone_kv_cache.h"
 #include "model/model.h"
 #include "model/model_loader.h"
 
@@ -103,10 +103,10 @@ class Parity : public ::testing::Test {
   std::vector<float> run(const std::string& seq, Numerics numerics) {
     auto backend = make_cpu_backend({});
     Model model(model_->config, *model_->weights, *backend, numerics);
-    ContiguousKvCache cache(model_->config);
-    const int32_t slot = cache.add_sequence();
     ForwardBatch b;
     b.tokens = read_array<int32_t>(kDir + "/" + seq + ".tokens.i32");
+    StandaloneKvCache cache(model_->config, numerics, *backend, 1, static_cast<int64_t>(b.tokens.size()));
+    const int32_t slot = cache.add_sequence();
     b.chunks = {{slot, 0, static_cast<int64_t>(b.tokens.size())}};
     b.logits = LogitsMode::kAll;
     ForwardResult r;
@@ -187,7 +187,7 @@ TEST_F(Parity, MtpBlockMatchesTheNumpyReference) {
   const int64_t hc_d = model_->config.hc_mult * model_->config.hidden_size;
   auto backend = make_cpu_backend({});
   Model model(model_->config, *model_->weights, *backend, Numerics::exact());
-  ContiguousKvCache cache(model_->config);
+  StandaloneKvCache cache(model_->config, Numerics::exact(), *backend, 1, n);
   const int32_t slot = cache.add_sequence();
   MtpBatch b;
   b.next_tokens = read_array<int32_t>(kDir + "/mtp.next_tokens.i32");

@@ -8,11 +8,11 @@
 #include <memory>
 #include <vector>
 
-#include "model/contiguous_kv_cache.h"
 #include "model/model.h"
 #include "model/presets.h"
 #include "model/random_weights.h"
 #include "model/weights.h"
+#include "runtime/standalone_kv_cache.h"
 
 namespace dsv4::testing {
 
@@ -23,15 +23,22 @@ struct TinyModel {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Model> model;
 
-  explicit TinyModel(Numerics numerics = Numerics::reference(), int n_threads = 2,
+  Numerics numerics;
+
+  explicit TinyModel(Numerics numerics_ = Numerics::reference(), int n_threads = 2,
                      CpuKernels kernels = CpuKernels::kFast, uint64_t seed = 1)
-      : config(tiny_model_config(1024)) {
+      : config(tiny_model_config(1024)), numerics(numerics_) {
     ckpt = std::make_unique<InMemoryCheckpoint>(config, seed);
     Result<std::unique_ptr<ModelWeights>> w = bind_model_weights(config, *ckpt);
     EXPECT_TRUE(w.is_ok()) << w.status().to_string();
     weights = std::move(w).value();
     backend = make_cpu_backend({n_threads, kernels});
     model = std::make_unique<Model>(config, *weights, *backend, numerics);
+  }
+
+  // The paged cache, as the engine uses it (compact rows in the reference numerics).
+  std::unique_ptr<StandaloneKvCache> make_cache(int32_t n_seqs = 8, int64_t max_tokens = 4096) {
+    return std::make_unique<StandaloneKvCache>(config, numerics, *backend, n_seqs, max_tokens);
   }
 };
 
@@ -48,7 +55,7 @@ inline std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t see
 
 // Runs `tokens` through one sequence in chunks of the given sizes (cycled), returning the
 // logits of every position [n, vocab].
-inline std::vector<float> run_in_chunks(Model& model, ContiguousKvCache& cache, int32_t slot,
+inline std::vector<float> run_in_chunks(Model& model, KvCache& cache, int32_t slot,
                                         const std::vector<int32_t>& tokens, const std::vector<int64_t>& sizes) {
   std::vector<float> all;
   int64_t pos = cache.length(slot, CacheStream::kMain);

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "core/check.h"
-#include "model/contiguous_kv_cache.h"
+#include "model/kv_cache.h"
 
 namespace dsv4 {
 namespace {

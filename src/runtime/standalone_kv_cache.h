@@ -1,0 +1,57 @@
+// StandaloneKvCache: the paged cache for code that runs the model without the engine
+// (dsv4 logits / run, model-level tests and benchmarks): a fixed number of sequences,
+// each with its own pages for up to max_tokens tokens, and no prefix sharing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "runtime/paged_kv_cache.h"
+
+namespace dsv4 {
+
+class StandaloneKvCache final : public KvCache {
+ public:
+  // Storage for n_seqs sequences of at most max_tokens tokens, in the most compact
+  // lossless formats for `numerics`.
+  StandaloneKvCache(const ModelConfig& config, const Numerics& numerics, Backend& backend, int32_t n_seqs,
+                    int64_t max_tokens);
+
+  // A fresh, empty sequence; fails (-1) when all n_seqs slots are taken.
+  int32_t add_sequence();
+  void remove_sequence(int32_t slot);
+  int64_t memory_bytes() const { return cache_->memory_bytes(); }
+
+  int64_t length(int32_t slot, CacheStream stream) const override { return cache_->length(slot, stream); }
+  void set_length(int32_t slot, CacheStream stream, int64_t n) override { cache_->set_length(slot, stream, n); }
+  void window_write(int64_t layer, int32_t slot, int64_t pos, const float* row) override {
+    cache_->window_write(layer, slot, pos, row);
+  }
+  void window_read(int64_t layer, int32_t slot, int64_t pos, float* row) const override {
+    cache_->window_read(layer, slot, pos, row);
+  }
+  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, const float* row) override {
+    cache_->rows_append(layer, kind, slot, index, row);
+  }
+  int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const override {
+    return cache_->rows_count(layer, kind, slot);
+  }
+  void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const override {
+    cache_->rows_read(layer, kind, slot, begin, end, out);
+  }
+  void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
+                   float* out) const override {
+    cache_->rows_gather(layer, kind, slot, idx, n, out);
+  }
+  CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) override {
+    return cache_->compressor_carry(layer, kind, slot);
+  }
+
+ private:
+  std::unique_ptr<PagedKvCache> cache_;
+  int64_t pages_per_seq_ = 0;
+  std::vector<bool> used_;
+};
+
+}  // namespace dsv4
