@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "core/thread_pool.h"
+#include "text/tokenizer.h"
 
 namespace dsv4 {
 
@@ -77,6 +78,73 @@ Result<std::vector<int32_t>> parse_token_list(const std::string& text) {
   }
   if (out.empty()) return invalid_argument("token list is empty");
   return out;
+}
+
+void EngineOptions::add_to(CLI::App& app, const std::string& default_model) {
+  model_dir = default_model;
+  app.add_option("--model,-m", model_dir, "Model directory (config.json + safetensors + tokenizer.json)")
+      ->capture_default_str();
+  app.add_option("--threads,-t", n_threads, "CPU threads (0: all hardware threads)")->capture_default_str();
+  app.add_option("--numerics", numerics, "reference (bf16 + DeepSeek's quantization simulations) or exact (fp32)")
+      ->check(CLI::IsMember({"reference", "exact"}))
+      ->capture_default_str();
+  app.add_option("--kv-cache-memory", kv_cache_memory,
+                 "KV cache size, e.g. 8GiB or 512MiB (default: --kv-cache-fraction of available memory)");
+  app.add_option("--kv-cache-fraction", kv_cache_fraction, "Fraction of available memory for the KV cache")
+      ->check(CLI::Range(0.01, 0.95))
+      ->capture_default_str();
+  app.add_option("--max-num-seqs", max_num_seqs, "Sequences running at once")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--max-num-batched-tokens", max_num_batched_tokens, "Tokens per engine step (prefill chunk budget)")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--max-model-len", max_model_len, "Maximum context length (0: the model's)")->capture_default_str();
+  app.add_flag("--no-enable-prefix-caching", no_prefix_caching, "Turn the prefix cache off");
+}
+
+Result<EngineConfig> EngineOptions::to_config(const text::Tokenizer* tokenizer) const {
+  EngineConfig c;
+  c.model_dir = model_dir;
+  c.n_threads = n_threads;
+  c.numerics = numerics == "exact" ? NumericsMode::kExact : NumericsMode::kReference;
+  if (!kv_cache_memory.empty()) {
+    DSV4_ASSIGN_OR_RETURN(c.kv_cache_bytes, parse_byte_size(kv_cache_memory));
+  }
+  c.kv_cache_fraction = kv_cache_fraction;
+  c.max_num_seqs = max_num_seqs;
+  c.max_num_batched_tokens = max_num_batched_tokens;
+  c.max_model_len = max_model_len;
+  c.enable_prefix_caching = !no_prefix_caching;
+  // Stop strings are matched on the bytes each token decodes to.
+  if (tokenizer != nullptr) {
+    c.token_bytes.resize(tokenizer->vocab_size());
+    for (size_t id = 0; id < tokenizer->vocab_size(); ++id)
+      c.token_bytes[id] = tokenizer->token_bytes(static_cast<int32_t>(id));
+  }
+  return c;
+}
+
+Result<int64_t> parse_byte_size(const std::string& text) {
+  size_t end = 0;
+  double v = 0.0;
+  try {
+    v = std::stod(text, &end);
+  } catch (...) {
+    return invalid_argument("'" + text + "' is not a size (e.g. 8GiB, 512MiB, 1000000)");
+  }
+  std::string unit = text.substr(end);
+  for (char& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  double mult = 1.0;
+  if (unit.empty() || unit == "b") mult = 1.0;
+  else if (unit == "k" || unit == "kb") mult = 1e3;
+  else if (unit == "m" || unit == "mb") mult = 1e6;
+  else if (unit == "g" || unit == "gb") mult = 1e9;
+  else if (unit == "kib") mult = 1024.0;
+  else if (unit == "mib") mult = 1024.0 * 1024.0;
+  else if (unit == "gib") mult = 1024.0 * 1024.0 * 1024.0;
+  else if (unit == "tib") mult = 1024.0 * 1024.0 * 1024.0 * 1024.0;
+  else return invalid_argument("'" + text + "': unknown size unit '" + unit + "' (use B, KiB, MiB, GiB, KB, MB, GB)");
+  if (!(v > 0.0) || v * mult > 9e18) return invalid_argument("'" + text + "' is not a positive size");
+  return static_cast<int64_t>(v * mult);
 }
 
 }  // namespace dsv4

@@ -8,8 +8,13 @@
 #include <CLI/CLI.hpp>
 
 #include "backend/backend.h"
+#include "dsv4/engine.h"
 #include "dsv4/status.h"
 #include "model/model_loader.h"
+
+namespace dsv4::text {
+class Tokenizer;
+}
 
 namespace dsv4 {
 
@@ -28,6 +33,26 @@ struct ModelRunOptions {
   Result<Numerics> resolve_numerics() const;
   CpuBackendOptions backend_options() const;
 };
+
+// Options of the commands that run the serving engine (serve, run, chat).
+struct EngineOptions {
+  std::string model_dir;
+  int n_threads = 0;
+  std::string numerics = "reference";
+  std::string kv_cache_memory;            // "8GiB", "512MiB", bytes; empty: a fraction of free memory
+  double kv_cache_fraction = 0.4;
+  int64_t max_num_seqs = 64;
+  int64_t max_num_batched_tokens = 2048;
+  int64_t max_model_len = 0;
+  bool no_prefix_caching = false;
+
+  void add_to(CLI::App& app, const std::string& default_model);
+  // tokenizer may be null (then stop strings are unavailable).
+  Result<EngineConfig> to_config(const text::Tokenizer* tokenizer) const;
+};
+
+// "8GiB", "512MiB", "1.5GB", "1048576" -> bytes.
+Result<int64_t> parse_byte_size(const std::string& text);
 
 // Loads the model (with a progress line on a terminal when pre-faulting).
 Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o);

@@ -1,4 +1,4 @@
-// The `dsv4` executable: subcommands make-tiny, logits, run.
+// The `dsv4` executable: subcommands serve, run, chat, logits, make-tiny.
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   add(dsv4::add_make_tiny_command(app));
   add(dsv4::add_logits_command(app));
   add(dsv4::add_run_command(app));
+  add(dsv4::add_chat_command(app));
+#if DSV4_APP_HAS_SERVER
+  add(dsv4::add_serve_command(app));
+#endif
   CLI11_PARSE(app, argc, argv);
   dsv4::set_log_level(log_level == "debug"     ? dsv4::LogLevel::kDebug
                       : log_level == "warning" ? dsv4::LogLevel::kWarning

@@ -27,6 +27,16 @@ class AlignedBuffer {
     }
     size_ = n;
   }
+  // Without zeroing: for large pools whose every element is written before it is read
+  // (KV pages). The operating system then commits memory only as it is first touched.
+  void resize_uninitialized(size_t n) {
+    if (n > capacity_) {
+      size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
+      data_.reset(static_cast<T*>(std::aligned_alloc(kAlignment, bytes)));
+      capacity_ = n;
+    }
+    size_ = n;
+  }
   void fill_zero() { std::memset(static_cast<void*>(data_.get()), 0, size_ * sizeof(T)); }
 
   T* data() { return data_.get(); }

@@ -38,9 +38,11 @@ PagedKvCache::PagedKvCache(const ModelConfig& config, const KvLayout& layout, Pa
                            Backend& backend, int64_t n_pages, int32_t n_slots, int32_t n_snapshots)
     : config_(config), layout_(layout), formats_(formats), backend_(backend),
       n_layers_(static_cast<int64_t>(config.compress_ratios.size())), meta_(static_cast<size_t>(n_slots)) {
-  pages_.resize(static_cast<size_t>(n_pages * layout_.page_bytes));
+  // Rows are always written before they are read, and snapshots before they are restored:
+  // leave the pools untouched so that memory is committed only as it fills.
+  pages_.resize_uninitialized(static_cast<size_t>(n_pages * layout_.page_bytes));
   slots_.resize(static_cast<size_t>(n_slots) * static_cast<size_t>(layout_.slot_bytes));
-  snapshots_.resize(static_cast<size_t>(n_snapshots) * static_cast<size_t>(layout_.snapshot_bytes));
+  snapshots_.resize_uninitialized(static_cast<size_t>(n_snapshots) * static_cast<size_t>(layout_.snapshot_bytes));
   for (int32_t s = 0; s < n_slots; ++s) reset_slot(s);
 }
 

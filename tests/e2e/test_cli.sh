@@ -37,8 +37,10 @@ head -c 6 "$TMP/l.npy" | grep -q "NUMPY" || fail "not an .npy file"
 "$DSV4" logits --model "$TMP/m" --tokens 0,5,17,300,2 --npy "$TMP/b.npy" --chunk 2 2>/dev/null
 cmp -s "$TMP/a.npy" "$TMP/b.npy" || fail "chunked logits differ"
 
-"$DSV4" run --model "$TMP/m" --prompt-tokens 0,5,17 -n 4 > "$TMP/run.txt" 2>/dev/null
-[[ $(wc -w < "$TMP/run.txt") -ge 1 ]] || fail "run produced nothing"
+"$DSV4" run --model "$TMP/m" --raw --prompt-tokens 0,5,17 -n 4 > "$TMP/run.txt" 2>/dev/null
+[[ $(wc -w < "$TMP/run.txt") -eq 4 ]] || fail "run --raw should print 4 token ids: $(cat "$TMP/run.txt")"
+expect_error "tokenizer.json" "$DSV4" run --model "$TMP/m" -p "hello"
+expect_error "--prompt-tokens needs --raw" "$DSV4" run --model "$TMP/m" --prompt-tokens 1,2
 
 # Bad input: precise messages, no crash.
 expect_error "outside the vocabulary [0, 1024)" "$DSV4" logits --model "$TMP/m" --tokens 0,99999
@@ -51,5 +53,5 @@ expect_error "model.safetensors" "$DSV4" logits --model "$TMP/broken" --tokens 1
 # A config that does not match the checkpoint: the error names the tensor and both shapes.
 cp -r "$TMP/m" "$TMP/mismatch"
 sed -i 's/"hidden_size": 256/"hidden_size": 384/' "$TMP/mismatch/config.json"
-expect_error "expected BF16 [1024, 384], found BF16 [1024, 256]" "$DSV4" run --model "$TMP/mismatch" --prompt-tokens 1
+expect_error "expected BF16 [1024, 384], found BF16 [1024, 256]" "$DSV4" run --model "$TMP/mismatch" --raw --prompt-tokens 1
 echo "cli e2e: ok"
