@@ -8,6 +8,7 @@
 #include "app/bench_serve.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "app/bench_serve_request.h"
@@ -66,8 +68,9 @@ class LoadRun {
       : o_(o), base_(base), model_(std::move(model)), path_(endpoint_path(o.endpoint)) {}
 
   // Sends the phase's requests and waits for all of them; fills the result's requests,
-  // duration, peak concurrency and n_not_sent.
-  void run(const Phase& phase, BenchServeResult& out);
+  // duration, peak concurrency, n_not_sent and thread_limit. Fails only when not even one
+  // worker thread could be started.
+  Status run(const Phase& phase, BenchServeResult& out);
 
  private:
   void dispatch(const Phase& phase);
@@ -75,7 +78,7 @@ class LoadRun {
   void worker_main(Worker& w);
   RequestRecord run_request(Worker& w, const Job& job);
   void monitor_main();
-  void spawn_worker_locked();
+  bool spawn_worker_locked();
 
   const BenchServeOptions& o_;
   const BaseUrl& base_;
@@ -95,6 +98,8 @@ class LoadRun {
   bool monitor_stop_ = false;
   std::vector<std::unique_ptr<Worker>> workers_;
   int64_t max_workers_ = 0;  // 0: no bound
+  int64_t thread_limit_ = 0;  // > 0: the system refused more threads than this
+  bool no_worker_ = false;    // the system refused even the first thread
 
   std::mutex records_mu_;
   std::vector<RequestRecord> records_;
@@ -102,7 +107,7 @@ class LoadRun {
   std::atomic<int64_t> peak_in_flight_{0};
 };
 
-void LoadRun::run(const Phase& phase, BenchServeResult& out) {
+Status LoadRun::run(const Phase& phase, BenchServeResult& out) {
   stream_ = phase.stream;
   max_workers_ = phase.max_concurrency;
   std::thread monitor;
@@ -113,8 +118,12 @@ void LoadRun::run(const Phase& phase, BenchServeResult& out) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     closed_ = true;
-    out.n_not_sent = static_cast<int64_t>(jobs_.size());
-    jobs_.clear();  // with --duration, requests still queued at the end are not sent
+    if (phase.duration_s > 0) {
+      // Time is up: requests still waiting for a slot are not sent (workers finish the
+      // queue otherwise).
+      out.n_not_sent = static_cast<int64_t>(jobs_.size());
+      jobs_.clear();
+    }
     for (auto& w : workers_) workers.push_back(w.get());
   }
   work_cv_.notify_all();
@@ -132,6 +141,9 @@ void LoadRun::run(const Phase& phase, BenchServeResult& out) {
             [](const RequestRecord& a, const RequestRecord& b) { return a.index < b.index; });
   out.requests = std::move(records_);
   out.peak_concurrency = peak_in_flight_.load();
+  out.thread_limit = thread_limit_;
+  if (no_worker_) return resource_exhausted("could not start a single worker thread");
+  return Status::ok();
 }
 
 void LoadRun::dispatch(const Phase& phase) {
@@ -157,14 +169,17 @@ void LoadRun::dispatch(const Phase& phase) {
     if (timed && now_s >= phase.duration_s) break;
     jobs_.push_back({i, unpaced ? now_s : next_s});
     if (static_cast<int64_t>(jobs_.size()) > n_idle_ &&
-        (max_workers_ <= 0 || static_cast<int64_t>(workers_.size()) < max_workers_))
-      spawn_worker_locked();
+        (max_workers_ <= 0 || static_cast<int64_t>(workers_.size()) < max_workers_) && !spawn_worker_locked() &&
+        workers_.empty()) {
+      no_worker_ = true;  // nothing can be sent
+      break;
+    }
     lk.unlock();
     work_cv_.notify_one();
   }
 }
 
-void LoadRun::spawn_worker_locked() {
+bool LoadRun::spawn_worker_locked() {
   auto w = std::make_unique<Worker>();
   SseClientSettings settings;
   settings.api_key = o_.api_key;
@@ -173,8 +188,17 @@ void LoadRun::spawn_worker_locked() {
   settings.read_timeout_s = o_.timeout_s > 0 ? o_.timeout_s + 5.0 : 86400.0;
   w->client = std::make_unique<SseClient>(base_, settings);
   Worker* raw = w.get();
+  try {
+    raw->thread = std::thread([this, raw] { worker_main(*raw); });
+  } catch (const std::system_error&) {
+    // Out of threads (ulimit -u, memory for stacks): run on with the workers there are,
+    // which is then the concurrency bound, and say so in the report.
+    thread_limit_ = static_cast<int64_t>(workers_.size());
+    max_workers_ = thread_limit_;
+    return false;
+  }
   workers_.push_back(std::move(w));
-  raw->thread = std::thread([this, raw] { worker_main(*raw); });
+  return true;
 }
 
 std::optional<Job> LoadRun::pop_job() {
@@ -304,18 +328,19 @@ Result<BenchServeResult> run_bench_serve(const BenchServeOptions& o) {
   DSV4_ASSIGN_OR_RETURN(result.model, resolve_model(o, base));
   result.endpoint_path = endpoint_path(o.endpoint);
   if (o.num_warmups > 0) {
-    // Warm-up runs unpaced at the benchmark's concurrency: it exists to fill caches and
-    // open connections, not to measure.
+    // Warm-up runs unpaced at the benchmark's concurrency, on its own connections: it
+    // exists to get the server past first-request costs (allocation, graph capture), not
+    // to measure.
     BenchServeResult warm;
-    LoadRun(o, base, result.model)
-        .run({o.num_warmups, 0.0, std::numeric_limits<double>::infinity(), o.max_concurrency, kWarmupStream}, warm);
+    const Phase warmup{o.num_warmups, 0.0, std::numeric_limits<double>::infinity(), o.max_concurrency, kWarmupStream};
+    DSV4_RETURN_IF_ERROR(LoadRun(o, base, result.model).run(warmup, warm));
     result.n_warmups = o.num_warmups;
     for (const RequestRecord& r : warm.requests) result.n_warmups_failed += r.success ? 0 : 1;
     if (result.n_warmups_failed == o.num_warmups)
       return unavailable("every warm-up request failed; the first: " + warm.requests.front().error);
   }
   const Phase phase{o.num_prompts, o.duration_s, o.request_rate, o.max_concurrency, kMeasuredStream};
-  LoadRun(o, base, result.model).run(phase, result);
+  DSV4_RETURN_IF_ERROR(LoadRun(o, base, result.model).run(phase, result));
   return result;
 }
 

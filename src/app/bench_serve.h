@@ -65,7 +65,8 @@ struct RequestRecord {
   bool success = false;
   std::string error;           // why it failed; empty on success
   int http_status = 0;         // 0: no HTTP response
-  double arrival_s = 0.0;      // when the arrival process released it
+  double arrival_s = 0.0;      // when the arrival process released it (unpaced with a
+                               // concurrency bound: when a slot was free)
   double start_s = 0.0;        // when it was sent (later than arrival_s when slots were full)
   double ttft_s = 0.0;         // first token-carrying chunk; 0 when none arrived
   double last_token_s = 0.0;   // last token-carrying chunk
@@ -80,6 +81,8 @@ struct BenchServeResult {
   double duration_s = 0.0;       // first arrival to the end of the last request
   int64_t peak_concurrency = 0;  // most requests in flight at once
   int64_t n_not_sent = 0;        // --duration: arrived but still queued when time ran out
+  int64_t thread_limit = 0;      // > 0: the system refused more worker threads than this,
+                                 // which then bounded the concurrency
   int64_t n_warmups = 0;
   int64_t n_warmups_failed = 0;
   std::vector<RequestRecord> requests;  // measured requests, by index

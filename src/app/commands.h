@@ -23,6 +23,7 @@ int report_exit(const char* command, const Status& status);
 CommandRunner add_make_tiny_command(CLI::App& app);
 CommandRunner add_logits_command(CLI::App& app);
 CommandRunner add_run_command(CLI::App& app);
+CommandRunner add_bench_command(CLI::App& app);
 CommandRunner add_chat_command(CLI::App& app);
 CommandRunner add_serve_command(CLI::App& app);
 

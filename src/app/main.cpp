@@ -1,4 +1,4 @@
-// The `dsv4` executable: subcommands serve, run, chat, logits, make-tiny.
+// The `dsv4` executable: subcommands serve, run, chat, bench, logits, make-tiny.
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(dsv4::add_logits_command(app));
   add(dsv4::add_run_command(app));
   add(dsv4::add_chat_command(app));
+  add(dsv4::add_bench_command(app));
 #if DSV4_APP_HAS_SERVER
   add(dsv4::add_serve_command(app));
 #endif

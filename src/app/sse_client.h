@@ -1,7 +1,7 @@
 // The HTTP side of `dsv4 bench serve`: base-URL parsing, an incremental Server-Sent Events
 // parser, and a keep-alive client that POSTs a JSON body and hands each SSE event's data to a
 // callback as the bytes arrive (so the caller can timestamp tokens), plus a plain GET for
-// /v1/models. It knows nothing of OpenAI chunk semantics; bench_serve.cpp interprets events.
+// /v1/models. It knows nothing of OpenAI chunk semantics; bench_serve_request.cpp reads them.
 //
 // One SseClient serves one thread at a time (httplib::Client keeps one connection); cancel()
 // is the one member safe to call from another thread, which is how request timeouts abort a
