@@ -25,7 +25,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 # --- Debian packages -------------------------------------------------------------
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv
   nlohmann-json3-dev libpcre2-dev libcli11-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang-14 libclang-rt-14-dev)
+  clang-14 libclang-rt-14-dev curl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
