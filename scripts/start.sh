@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # README command 1: install what is missing, build, generate the embedded tiny model, and
-# run it: a generation from the tiny model (the OpenAI server replaces this once it exists).
+# serve it over the OpenAI-compatible API on http://127.0.0.1:8000/v1 (Ctrl-C stops it).
+# Arguments go to `dsv4 serve` (e.g. --port 9000, --model DIR, --api-key KEY).
 #
-#   scripts/start.sh [PROMPT]
+#   scripts/start.sh [dsv4 serve options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-PROMPT=${1:-"DeepSeek-V4 runs on dsv4."}
-echo "[start] build/dsv4 run --model models/tiny -p \"$PROMPT\""
-exec build/dsv4 run --model models/tiny --prompt "$PROMPT" --max-tokens 32
+echo "[start] build/dsv4 serve --model models/tiny $*"
+exec build/dsv4 serve --model models/tiny "$@"
