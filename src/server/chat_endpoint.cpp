@@ -4,7 +4,6 @@
 #include "server/chat_request.h"
 #include "server/chat_stream.h"
 #include "server/generation.h"
-#include "server/sse.h"
 #include "text/chat_encoding.h"
 
 namespace dsv4::server {
@@ -147,11 +146,7 @@ HttpReply handle_chat_completions(ServerContext& ctx, const EndpointRequest& req
   gen.sampling = plan->sampling;
 
   std::optional<GenerationSlot> slot = GenerationSlot::acquire(ctx);
-  if (!slot) {
-    return error_reply(overloaded(
-        "too many requests in flight (" + std::to_string(ctx.config.max_concurrent_requests) + "); retry later",
-        ctx.config.retry_after_s));
-  }
+  if (!slot) return overloaded_reply(ctx);
   ResponseHeader header;
   header.id = random_id("chatcmpl-");
   header.created = unix_seconds_now();
@@ -162,19 +157,7 @@ HttpReply handle_chat_completions(ServerContext& ctx, const EndpointRequest& req
   auto run = std::make_unique<ChatRun>(ctx, std::move(plan).value(), std::move(header), std::move(*slot));
   std::vector<GenerationRequest> requests;
   requests.push_back(std::move(gen));
-  if (std::optional<ApiError> e =
-          run->streams().submit_all(ctx.engine, std::move(requests), ctx.config.retry_after_s)) {
-    return error_reply(*e);
-  }
-  if (!stream) {
-    HttpReply reply = collect_reply(*run, request);
-    run->finish_metrics();
-    return reply;
-  }
-  HttpReply reply;
-  reply.content_type = kSseContentType;
-  reply.stream = make_stream_producer(std::move(run));
-  return reply;
+  return run_generation(std::move(run), std::move(requests), stream, request);
 }
 
 }  // namespace dsv4::server

@@ -1,6 +1,7 @@
 // Chat chunks, messages and logprobs (see chat_stream.h).
 #include "server/chat_stream.h"
 
+#include "server/generation.h"
 #include "server/sse.h"
 #include "text/json_value.h"
 #include "text/utf8.h"
@@ -11,18 +12,8 @@ using text::OutputEvent;
 using text::OutputEventKind;
 
 const char* chat_finish_reason(const ChoiceDecoder& choice) {
-  switch (choice.finish()) {
-    case FinishReason::kStop:
-      return choice.summary().tool_calls.empty() ? "stop" : "tool_calls";
-    case FinishReason::kLength:
-      return "length";
-    case FinishReason::kNone:
-    case FinishReason::kCancelled:
-      return "abort";
-    case FinishReason::kError:
-      return "error";
-  }
-  return "stop";
+  if (choice.finish() == FinishReason::kStop && !choice.summary().tool_calls.empty()) return "tool_calls";
+  return metric_finish_reason(choice.finish());
 }
 
 namespace {

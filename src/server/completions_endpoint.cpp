@@ -325,27 +325,11 @@ HttpReply handle_completions(ServerContext& ctx, const EndpointRequest& request)
     requests.push_back(std::move(g));
   }
   std::optional<GenerationSlot> slot = GenerationSlot::acquire(ctx);
-  if (!slot) {
-    return error_reply(overloaded(
-        "too many requests in flight (" + std::to_string(ctx.config.max_concurrent_requests) + "); retry later",
-        ctx.config.retry_after_s));
-  }
+  if (!slot) return overloaded_reply(ctx);
   const bool stream = plan->stream;
   auto run =
       std::make_unique<CompletionRun>(ctx, std::move(plan).value(), random_id("cmpl-"), *model, std::move(*slot));
-  if (std::optional<ApiError> e =
-          run->streams().submit_all(ctx.engine, std::move(requests), ctx.config.retry_after_s)) {
-    return error_reply(*e);
-  }
-  if (!stream) {
-    HttpReply reply = collect_reply(*run, request);
-    run->finish_metrics();
-    return reply;
-  }
-  HttpReply reply;
-  reply.content_type = kSseContentType;
-  reply.stream = make_stream_producer(std::move(run));
-  return reply;
+  return run_generation(std::move(run), std::move(requests), stream, request);
 }
 
 }  // namespace dsv4::server

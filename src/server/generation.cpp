@@ -233,4 +233,27 @@ HttpReply collect_reply(GenerationRun& run, const EndpointRequest& request) {
   return run.complete_reply();
 }
 
+HttpReply run_generation(std::unique_ptr<GenerationRun> run, std::vector<GenerationRequest> requests, bool stream,
+                         const EndpointRequest& request) {
+  ServerContext& ctx = run->ctx();
+  if (std::optional<ApiError> e = run->streams().submit_all(ctx.engine, std::move(requests), ctx.config.retry_after_s)) {
+    return error_reply(*e);
+  }
+  if (!stream) {
+    HttpReply reply = collect_reply(*run, request);
+    run->finish_metrics();
+    return reply;
+  }
+  HttpReply reply;
+  reply.content_type = kSseContentType;
+  reply.stream = make_stream_producer(std::move(run));
+  return reply;
+}
+
+HttpReply overloaded_reply(const ServerContext& ctx) {
+  return error_reply(overloaded(
+      "too many requests in flight (" + std::to_string(ctx.config.max_concurrent_requests) + "); retry later",
+      ctx.config.retry_after_s));
+}
+
 }  // namespace dsv4::server

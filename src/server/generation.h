@@ -90,4 +90,10 @@ std::shared_ptr<StreamProducer> make_stream_producer(std::unique_ptr<GenerationR
 // Non-streaming: waits for the end while watching the client and the server's stop flag.
 HttpReply collect_reply(GenerationRun& run, const EndpointRequest& request);
 
+// Submits `requests` for `run` and answers: the SSE stream, or the complete response.
+HttpReply run_generation(std::unique_ptr<GenerationRun> run, std::vector<GenerationRequest> requests, bool stream,
+                         const EndpointRequest& request);
+// The 429 of a request that found every generation slot taken.
+HttpReply overloaded_reply(const ServerContext& ctx);
+
 }  // namespace dsv4::server
