@@ -85,4 +85,27 @@ void ConnectionProbe::shutdown_read() const {
   if (fd_ >= 0) shutdown(fd_, SHUT_RD);
 }
 
+void ConnectionProbe::shutdown_read_all(int local_port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (const dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    sockaddr_storage self{};
+    socklen_t len = sizeof(self);
+    std::string host;
+    int port = 0;
+    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&self), &len) != 0) continue;
+    if (!address_of(self, &host, &port) || port != local_port) continue;
+    // Only accepted connections have a peer; a client socket of this process that talks
+    // to the server has the server's port as its peer's, not as its own.
+    sockaddr_storage peer{};
+    len = sizeof(peer);
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    shutdown(static_cast<int>(fd), SHUT_RD);
+  }
+  closedir(dir);
+}
+
 }  // namespace dsv4::server

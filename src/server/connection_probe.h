@@ -27,6 +27,12 @@ class ConnectionProbe {
   // connection then closes after the response instead of parsing the rest as a request.
   void shutdown_read() const;
 
+  // Stops reading from every connection accepted on `local_port`. For stop(): httplib's
+  // keep-alive loop waits out its whole idle timeout on a quiet connection before it looks
+  // at the stop flag, so an idle pooled client (the openai SDK keeps one) would hold up
+  // shutdown; a read shutdown wakes that wait at once and the connection closes.
+  static void shutdown_read_all(int local_port);
+
  private:
   explicit ConnectionProbe(int fd) : fd_(fd) {}
   int fd_ = -1;

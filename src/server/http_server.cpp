@@ -324,6 +324,9 @@ void ServerImpl::stop() {
   }
   ctx_.stopping.store(true);
   http_.stop();
+  // After http_.stop(): a connection accepted from now on is closed unserved (httplib checks
+  // its listening socket first), so waking the idle ones now misses none.
+  if (port_ > 0) ConnectionProbe::shutdown_read_all(port_);
   // Joins the accept loop, which joins every worker: streams end at their next step,
   // non-streaming waits notice the stop flag within a poll slice.
   if (listener_.joinable()) listener_.join();

@@ -2,7 +2,7 @@
 // within the read timeout, malformed HTTP gets JSON errors, oversized chunked bodies get
 // 413, pipelining works, idle connections cannot starve the server, a client that leaves
 // (streaming or not) cancels its generation, the generation slots give quick 429s, and
-// stop() ends in-flight streams.
+// stop() ends in-flight streams and idle keep-alive connections at once.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -210,6 +210,31 @@ TEST_F(ConnectionTest, StopEndsInFlightStreamsPromptly) {
   client_thread.join();
   EXPECT_TRUE(engine().wait_idle(milliseconds(2000)));
   EXPECT_EQ(engine().n_cancelled(), 1);
+}
+
+// httplib looks at its stop flag only between requests, after a quiet keep-alive
+// connection's idle timeout: stop() must not wait that out (clients such as the openai SDK
+// keep pooled connections open).
+TEST_F(ConnectionTest, StopDoesNotWaitForIdleKeepAliveConnections) {
+  ServerConfig config = default_config();
+  config.keep_alive_timeout_s = 30;
+  config.read_timeout_s = 30;
+  start(config);
+  RawSocket used(port());
+  ASSERT_TRUE(used.send_all("GET /version HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string reply = used.read_until("0.1.0-test\"}", milliseconds(2000));
+  ASSERT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  RawSocket fresh(port());  // connected, nothing sent yet
+  ASSERT_TRUE(fresh.connected());
+  std::this_thread::sleep_for(milliseconds(50));  // both are now in httplib's idle wait
+  const auto t0 = Clock::now();
+  server_->stop();
+  EXPECT_LT(seconds_since(t0), 3.0);
+  for (RawSocket* s : {&used, &fresh}) {
+    bool closed = false;
+    (void)s->read_until_closed(milliseconds(2000), &closed);
+    EXPECT_TRUE(closed);
+  }
 }
 
 }  // namespace
