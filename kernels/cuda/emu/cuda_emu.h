@@ -1,0 +1,201 @@
+// A host emulation of the CUDA execution model, just enough to run dsv4's SIMT kernel bodies
+// as plain C++ on a machine without a GPU (issue: CUDA backend, "verification without a GPU").
+//
+// A kernel body written against kernels/cuda/compat.cuh compiles unchanged here. A launch
+// runs the grid's blocks one at a time, in order; the threads of a block are real OS threads
+// (one per CUDA thread), so barriers, warp shuffles and shared memory behave as on a GPU:
+//   - threadIdx / blockIdx / blockDim / gridDim are per-thread values;
+//   - __syncthreads() is a block barrier; a thread that has returned from the kernel no
+//     longer counts, as on hardware, so `if (i >= n) return;` before a barrier is fine;
+//   - __shfl_*_sync exchange values within a warp of 32 consecutive threads; every lane
+//     of the warp that has not returned must take part (the kernels use full masks);
+//   - shared memory (DSV4_SHARED_ARRAY, DSV4_DYNAMIC_SHARED) is one arena per block: every
+//     thread executes the same declarations in the same order and so gets the same address;
+//   - atomics are real atomics (the threads run concurrently).
+// What it cannot show: timing, memory coalescing, bank conflicts, and the exact results of
+// GPU math intrinsics. Kernels that must match the scalar references bit for bit use IEEE
+// operations (x / y, sqrtf) that nvcc compiles exactly by default, never rsqrtf or __expf.
+#pragma once
+
+#if defined(__CUDACC__)
+#error "cuda_emu.h is the host emulation; CUDA builds use the real runtime"
+#endif
+
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <type_traits>
+
+// ---- qualifiers become no-ops --------------------------------------------------------
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+
+struct dim3 {
+  unsigned x = 1, y = 1, z = 1;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+using uint3 = dim3;
+
+namespace dsv4cu::emu {
+
+// The per-thread view of the launch: what the CUDA builtins read.
+struct ThreadState {
+  dim3 thread_idx;
+  dim3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+  unsigned linear_tid = 0;
+  size_t shared_cursor = 0;  // next static shared allocation of this thread, in bytes
+  void* block = nullptr;     // the BlockRun this thread belongs to
+};
+
+ThreadState& thread_state();
+
+// Runs `body` (one kernel invocation) for every thread of every block of the grid, blocks one
+// at a time. `dynamic_shared_bytes` is the launch's dynamic shared memory. Aborts with a message
+// on a launch that real hardware would refuse (more than 1024 threads, an empty grid, too
+// much shared memory). Returns when the whole grid has run.
+void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body);
+
+// The largest shared memory per block of the target (H100: 227 KiB opt-in).
+inline constexpr size_t kMaxSharedBytes = 227 * 1024;
+
+// Block-level primitives used by the macros and builtins below.
+void syncthreads();
+void* shared_static(size_t bytes, size_t align);
+void* shared_dynamic();
+uint64_t warp_exchange(uint64_t value, unsigned src_lane);  // lane reads src_lane's value
+uint32_t warp_ballot(bool predicate);
+// Lanes of the calling thread's warp that are part of the launch and have not returned.
+uint32_t warp_active_mask();
+
+template <typename T>
+T* shared_array(size_t count) {
+  return static_cast<T*>(shared_static(sizeof(T) * count, alignof(T) < 16 ? 16 : alignof(T)));
+}
+
+template <typename T>
+T shfl(T value, unsigned src_lane) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffles move up to 8 bytes");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof(T));
+  bits = warp_exchange(bits, src_lane);
+  T out;
+  std::memcpy(&out, &bits, sizeof(T));
+  return out;
+}
+
+}  // namespace dsv4cu::emu
+
+// ---- builtins ----------------------------------------------------------------------------
+#define threadIdx (::dsv4cu::emu::thread_state().thread_idx)
+#define blockIdx (::dsv4cu::emu::thread_state().block_idx)
+#define blockDim (::dsv4cu::emu::thread_state().block_dim)
+#define gridDim (::dsv4cu::emu::thread_state().grid_dim)
+inline constexpr int warpSize = 32;
+
+inline void __syncthreads() { ::dsv4cu::emu::syncthreads(); }
+
+template <typename T>
+T __shfl_sync(unsigned /*mask*/, T v, int src_lane, int width = 32) {
+  const unsigned lane = ::dsv4cu::emu::thread_state().linear_tid % 32u;
+  const unsigned base = lane - lane % static_cast<unsigned>(width);
+  return ::dsv4cu::emu::shfl(v, base + static_cast<unsigned>(src_lane) % static_cast<unsigned>(width));
+}
+template <typename T>
+T __shfl_xor_sync(unsigned /*mask*/, T v, int lane_mask, int width = 32) {
+  const unsigned lane = ::dsv4cu::emu::thread_state().linear_tid % 32u;
+  const unsigned w = static_cast<unsigned>(width);
+  const unsigned src = lane ^ static_cast<unsigned>(lane_mask);
+  // Like hardware: a source outside the caller's segment of `width` lanes returns v.
+  const unsigned src_lane = (src / w == lane / w) ? src : lane;
+  return ::dsv4cu::emu::shfl(v, src_lane);
+}
+template <typename T>
+T __shfl_down_sync(unsigned /*mask*/, T v, unsigned delta, int width = 32) {
+  const unsigned lane = ::dsv4cu::emu::thread_state().linear_tid % 32u;
+  const unsigned w = static_cast<unsigned>(width);
+  const unsigned src = lane + delta;
+  return ::dsv4cu::emu::shfl(v, (src / w == lane / w) ? src : lane);
+}
+template <typename T>
+T __shfl_up_sync(unsigned /*mask*/, T v, unsigned delta, int width = 32) {
+  const unsigned lane = ::dsv4cu::emu::thread_state().linear_tid % 32u;
+  const unsigned w = static_cast<unsigned>(width);
+  const bool inside = lane % w >= delta;
+  return ::dsv4cu::emu::shfl(v, inside ? lane - delta : lane);
+}
+inline unsigned __ballot_sync(unsigned mask, int predicate) {
+  return ::dsv4cu::emu::warp_ballot(predicate != 0) & mask;
+}
+inline int __any_sync(unsigned mask, int predicate) { return __ballot_sync(mask, predicate) != 0; }
+inline int __all_sync(unsigned mask, int predicate) {
+  return __ballot_sync(mask, predicate) == (mask & ::dsv4cu::emu::warp_active_mask());
+}
+inline unsigned __activemask() { return ::dsv4cu::emu::warp_active_mask(); }
+
+// Atomics on global or shared memory (real atomics: the emulated threads run concurrently).
+template <typename T>
+T atomicAdd(T* address, T value) {
+  return std::atomic_ref<T>(*address).fetch_add(value);
+}
+template <typename T>
+T atomicMax(T* address, T value) {
+  std::atomic_ref<T> a(*address);
+  T old = a.load();
+  while (old < value && !a.compare_exchange_weak(old, value)) {
+  }
+  return old;
+}
+template <typename T>
+T atomicMin(T* address, T value) {
+  std::atomic_ref<T> a(*address);
+  T old = a.load();
+  while (value < old && !a.compare_exchange_weak(old, value)) {
+  }
+  return old;
+}
+template <typename T>
+T atomicExch(T* address, T value) {
+  return std::atomic_ref<T>(*address).exchange(value);
+}
+template <typename T>
+T atomicCAS(T* address, T compare, T value) {
+  std::atomic_ref<T>(*address).compare_exchange_strong(compare, value);
+  return compare;
+}
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+inline void __threadfence_block() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+
+// Bit reinterpretation and IEEE math that device code uses by the CUDA names.
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+inline int __float_as_int(float f) {
+  int i;
+  std::memcpy(&i, &f, sizeof i);
+  return i;
+}
+inline float __int_as_float(int i) {
+  float f;
+  std::memcpy(&f, &i, sizeof f);
+  return f;
+}
+inline int __clz(unsigned x) { return x == 0 ? 32 : __builtin_clz(x); }
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __ffs(unsigned x) { return __builtin_ffs(static_cast<int>(x)); }
+// expf, sqrtf, fmaxf, fminf, fabsf: the C library's, from <cmath>.
