@@ -5,6 +5,6 @@ dsv4_add_test(dsv4_engine_tests
 
 # Long-running property test; the sanitizer run skips the `soak` label.
 dsv4_add_test(dsv4_engine_soak_tests
-  LABELS "model;soak"
+  LABELS soak
   SOURCES test_engine_soak.cpp
   LIBS dsv4_runtime)
