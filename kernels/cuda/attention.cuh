@@ -24,35 +24,14 @@ namespace attention_detail {
 inline constexpr int kThreads = 256;
 inline constexpr int kWarps = kThreads / 32;
 inline constexpr int kMaxGroup = 8;  // heads per block; per-thread accumulators are kept in registers
-inline constexpr size_t kDefaultSharedBytes = 48 * 1024;  // static + dynamic, without opting in
 // The kernel's static shared arrays (reduction scratch), plus alignment slack.
 inline constexpr size_t kStaticSharedBytes = (kMaxGroup * kThreads + kMaxGroup * kWarps + 2 * kMaxGroup) * 4 + 64;
-
-#if defined(__CUDACC__)
-inline constexpr cudaError_t kInvalidValue = cudaErrorInvalidValue;
-#else
-inline constexpr cudaError_t kInvalidValue = 1;
-#endif
 
 // Dynamic shared memory of one block: q of the group, logits (then probabilities) of the group,
 // the candidate list.
 constexpr size_t shared_bytes(int64_t group, int64_t head_dim, int64_t n_cand) {
   return static_cast<size_t>(group * head_dim + group * n_cand) * sizeof(float) +
          static_cast<size_t>(n_cand) * sizeof(int32_t);
-}
-
-// Above 48 KiB (static + dynamic) a kernel must opt in to more dynamic shared memory (up to
-// 227 KiB in all on H100).
-template <typename Kernel>
-inline cudaError_t allow_shared(Kernel kernel, size_t bytes) {
-  if (bytes + kStaticSharedBytes > 227 * 1024) return kInvalidValue;
-#if defined(__CUDACC__)
-  if (bytes + kStaticSharedBytes > kDefaultSharedBytes)
-    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-#else
-  (void)kernel;
-#endif
-  return cudaSuccess;
 }
 
 // Reduces v[g] (g < G) over the block (max or sum) into out[g], visible to every thread on
@@ -177,10 +156,10 @@ inline cudaError_t launch_sparse_attention_group(const float* q, int64_t n_q, in
                                                  dsv4cu::Stream stream) {
   using namespace attention_detail;
   if (group < 1 || group > kMaxGroup || n_q < 0 || n_q > 65535 || n_cand < 0 || s.n_heads < 0 || s.head_dim < 0)
-    return kInvalidValue;
+    return dsv4cu::kInvalidValue;
   if (n_q == 0 || s.n_heads == 0 || s.head_dim == 0) return cudaSuccess;
   const size_t smem = shared_bytes(group, s.head_dim, n_cand);
-  const cudaError_t err = allow_shared(sparse_attention_kernel, smem);
+  const cudaError_t err = dsv4cu::allow_shared(sparse_attention_kernel, smem, kStaticSharedBytes);
   if (err != cudaSuccess) return err;
   const dim3 grid(static_cast<unsigned>(dsv4cu::ceil_div(s.n_heads, group)), static_cast<unsigned>(n_q));
   return dsv4cu::launch(sparse_attention_kernel, grid, dim3(kThreads), smem, stream, q, ldq, s.n_heads, s.head_dim,
@@ -198,7 +177,7 @@ inline cudaError_t launch_sparse_attention(const float* q, int64_t n_q, int64_t 
   using namespace attention_detail;
   int group = kMaxGroup;
   while (group > 1 && (n_q * dsv4cu::ceil_div(s.n_heads, group) < 256 ||
-                       shared_bytes(group, s.head_dim, n_cand) + kStaticSharedBytes > kDefaultSharedBytes))
+                       shared_bytes(group, s.head_dim, n_cand) + kStaticSharedBytes > dsv4cu::kDefaultSharedBytes))
     group /= 2;
   return launch_sparse_attention_group(q, n_q, ldq, s, kv, ldkv, cand, n_cand, sink, out, ldo, round, group, stream);
 }

@@ -48,6 +48,7 @@ cudaError_t launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t 
 
 using cudaError_t = int;
 inline constexpr cudaError_t cudaSuccess = 0;
+inline constexpr cudaError_t cudaErrorInvalidValue = 1;
 
 namespace dsv4cu {
 struct EmuStream {};
@@ -75,9 +76,42 @@ DSV4_DEVICE float warp_sum(float v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
   return v;
 }
+DSV4_DEVICE double warp_sum_f64(double v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
+  return v;
+}
 DSV4_DEVICE float warp_max(float v) {
   for (int offset = 16; offset > 0; offset /= 2) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, offset));
   return v;
+}
+
+// a·b rounded on its own. nvcc contracts `acc + a * b` into an fma by default, which rounds
+// once where the references round twice; a round-to-nearest multiply is never contracted.
+DSV4_DEVICE float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+// A launch configuration the launcher refuses (the value of cudaErrorInvalidValue).
+inline constexpr cudaError_t kInvalidValue = cudaErrorInvalidValue;
+// Shared memory a block may use without opting in, and the most it may use (H100).
+inline constexpr size_t kDefaultSharedBytes = 48 * 1024;
+inline constexpr size_t kMaxSharedBytes = 227 * 1024;
+
+// Above 48 KiB (static + dynamic) a kernel must opt in to more dynamic shared memory.
+template <typename Kernel>
+inline cudaError_t allow_shared(Kernel kernel, size_t dynamic_bytes, size_t static_bytes) {
+  if (dynamic_bytes + static_bytes > kMaxSharedBytes) return kInvalidValue;
+#if defined(__CUDACC__)
+  if (dynamic_bytes + static_bytes > kDefaultSharedBytes)
+    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamic_bytes));
+#else
+  (void)kernel;
+#endif
+  return cudaSuccess;
 }
 
 // Ceil division for grid sizing.

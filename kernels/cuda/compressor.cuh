@@ -17,11 +17,6 @@ namespace dsv4k::cuda {
 
 namespace compressor_detail {
 inline constexpr int kThreads = 128;
-#if defined(__CUDACC__)
-inline constexpr cudaError_t kInvalidValue = cudaErrorInvalidValue;
-#else
-inline constexpr cudaError_t kInvalidValue = 1;
-#endif
 }  // namespace compressor_detail
 
 // grid (ceil(d / kThreads), n_rows), block kThreads. Row b pools block b of cur (rows b·ratio
@@ -73,7 +68,7 @@ inline cudaError_t launch_compress_pool_rows(const CompressorShape& s, int64_t n
                                              const float* cur_kv, const float* cur_z, int64_t ld_cur, float* rows,
                                              int64_t ld_row, dsv4cu::Stream stream) {
   using namespace compressor_detail;
-  if (n_rows < 0 || n_rows > 65535 || s.dim < 0 || s.ratio < 1) return kInvalidValue;  // grid.y
+  if (n_rows < 0 || n_rows > 65535 || s.dim < 0 || s.ratio < 1) return dsv4cu::kInvalidValue;  // grid.y
   if (n_rows == 0 || s.dim == 0) return cudaSuccess;
   const dim3 grid(static_cast<unsigned>(dsv4cu::ceil_div(s.dim, kThreads)), static_cast<unsigned>(n_rows));
   return dsv4cu::launch(compress_pool_kernel, grid, dim3(kThreads), 0, stream, s, ape, prev_kv, prev_z, ld_prev,

@@ -22,21 +22,6 @@ inline constexpr int kHcThreads = 256;
 
 namespace hc_detail {
 
-// a·b rounded on its own: nvcc would otherwise fuse `acc + a * b` into an fma, which rounds
-// once where the reference rounds twice.
-DSV4_DEVICE float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
-DSV4_DEVICE double warp_sum_f64(double v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(dsv4cu::kFullMask, v, offset);
-  return v;
-}
-
 DSV4_DEVICE float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // The reference's r = 1 / sqrt(mean(v²) + eps) over one token's flattened streams, with the
@@ -44,7 +29,7 @@ DSV4_DEVICE float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 DSV4_DEVICE float stream_rsqrt(const float* x, int64_t width, float eps, double* partial /*[32]*/) {
   double ss = 0.0;
   for (int64_t i = threadIdx.x; i < width; i += blockDim.x) ss += static_cast<double>(x[i]) * x[i];
-  ss = warp_sum_f64(ss);
+  ss = dsv4cu::warp_sum_f64(ss);
   if (dsv4cu::lane_id() == 0) partial[threadIdx.x / 32] = ss;
   __syncthreads();
   double total = 0.0;
@@ -64,7 +49,7 @@ DSV4_DEVICE float gather_sum(float v, int first, int stride, int count) {
 DSV4_DEVICE void collapse(const float* x, int64_t hc, int64_t dim, const float* pre, float* y, Round round) {
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
     float acc = 0.0f;
-    for (int64_t j = 0; j < hc; ++j) acc += mul_rn(pre[j], x[j * dim + i]);
+    for (int64_t j = 0; j < hc; ++j) acc += dsv4cu::mul_rn(pre[j], x[j * dim + i]);
     y[i] = round_to(acc, round);
   }
 }
@@ -81,7 +66,7 @@ DSV4_GLOBAL void hc_mix_kernel(const float* X, int64_t width, const float* fn, i
   const float* f = fn + m * width;
   double acc = 0.0;
   for (int64_t i = dsv4cu::lane_id(); i < width; i += 32) acc += static_cast<double>(f[i]) * x[i];
-  acc = hc_detail::warp_sum_f64(acc);
+  acc = dsv4cu::warp_sum_f64(acc);
   if (dsv4cu::lane_id() == 0) mix[t * n_mix + m] = static_cast<float>(acc);
 }
 
@@ -93,7 +78,7 @@ DSV4_GLOBAL void hc_mix_kernel(const float* X, int64_t width, const float* fn, i
 DSV4_GLOBAL void hc_pre_finish_kernel(const float* X, int64_t hc, int64_t dim, float norm_eps, float hc_eps,
                                       int64_t sinkhorn_iters, const float* mix, const float* scale, const float* base,
                                       float* y, float* post, float* comb, Round round) {
-  using hc_detail::mul_rn;
+  using dsv4cu::mul_rn;
   using hc_detail::sigmoid;
   DSV4_SHARED_ARRAY(double, partial, 32);
   DSV4_DYNAMIC_SHARED(float, pre);
@@ -165,7 +150,7 @@ DSV4_GLOBAL void hc_pre_finish_kernel(const float* X, int64_t hc, int64_t dim, f
 // X_out[t][b][i] = round(post_b·o[i] + Σ_a C[a][b]·X[t][a][i]). grid (n, ceil(hc·dim / threads)).
 DSV4_GLOBAL void hc_post_kernel(const float* o, const float* X, const float* post, const float* comb, int64_t hc,
                                 int64_t dim, float* X_out, Round round) {
-  using hc_detail::mul_rn;
+  using dsv4cu::mul_rn;
   const int64_t t = blockIdx.x;
   const int64_t k = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   if (k >= hc * dim) return;
@@ -182,7 +167,7 @@ DSV4_GLOBAL void hc_post_kernel(const float* o, const float* X, const float* pos
 // Dynamic shared: hc floats.
 DSV4_GLOBAL void hc_head_finish_kernel(const float* X, int64_t hc, int64_t dim, float norm_eps, float hc_eps,
                                        const float* mix, const float* scale, const float* base, float* y, Round round) {
-  using hc_detail::mul_rn;
+  using dsv4cu::mul_rn;
   DSV4_SHARED_ARRAY(double, partial, 32);
   DSV4_DYNAMIC_SHARED(float, pre);
   const int64_t t = blockIdx.x;

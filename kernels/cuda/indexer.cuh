@@ -20,27 +20,6 @@ inline constexpr int64_t kTileKeys = kWarps * kKeysPerStep;  // keys per block
 inline constexpr int kPartialLd = 33;  // doubles per key in the head-sum scratch (odd: no bank conflicts)
 inline constexpr size_t kScoresStaticBytes = kTileKeys * kPartialLd * sizeof(double) + 64;
 inline constexpr int64_t kMaxTopkSort = 16384;                     // largest min(k, n_keys) topk_rows sorts
-inline constexpr size_t kDefaultSharedBytes = 48 * 1024;
-
-#if defined(__CUDACC__)
-inline constexpr cudaError_t kInvalidValue = cudaErrorInvalidValue;
-#else
-inline constexpr cudaError_t kInvalidValue = 1;
-#endif
-
-// Above 48 KiB (static + dynamic) a kernel must opt in to more dynamic shared memory (up to
-// 227 KiB in all on H100).
-template <typename Kernel>
-inline cudaError_t allow_shared(Kernel kernel, size_t dynamic_bytes, size_t static_bytes) {
-  if (dynamic_bytes + static_bytes > 227 * 1024) return kInvalidValue;
-#if defined(__CUDACC__)
-  if (dynamic_bytes + static_bytes > kDefaultSharedBytes)
-    return cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamic_bytes));
-#else
-  (void)kernel;
-#endif
-  return cudaSuccess;
-}
 
 // A 64-bit key whose unsigned order is the reference's order: score descending, then index
 // ascending. Scores map to their order-preserving bit pattern (−0 is +0, as `==` has it);
@@ -126,10 +105,10 @@ inline cudaError_t launch_indexer_scores(const float* q, int64_t n_q, int64_t ld
                                          const float* w, const float* keys, int64_t n_keys, const int64_t* n_visible,
                                          float* scores, Round round, dsv4cu::Stream stream) {
   using namespace indexer_detail;
-  if (n_q < 0 || n_q > 65535 || n_heads < 0 || head_dim < 0 || n_keys < 0) return kInvalidValue;  // grid.y
+  if (n_q < 0 || n_q > 65535 || n_heads < 0 || head_dim < 0 || n_keys < 0) return dsv4cu::kInvalidValue;  // grid.y
   if (n_q == 0 || n_keys == 0) return cudaSuccess;
   const size_t smem = static_cast<size_t>(n_heads * (head_dim + 1) + n_heads) * sizeof(float);
-  const cudaError_t err = allow_shared(indexer_scores_kernel, smem, kScoresStaticBytes);
+  const cudaError_t err = dsv4cu::allow_shared(indexer_scores_kernel, smem, kScoresStaticBytes);
   if (err != cudaSuccess) return err;
   const dim3 grid(static_cast<unsigned>(dsv4cu::ceil_div(n_keys, kTileKeys)), static_cast<unsigned>(n_q));
   return dsv4cu::launch(indexer_scores_kernel, grid, dim3(kThreads), smem, stream, q, ldq, n_heads, head_dim, w, keys,
@@ -233,14 +212,14 @@ DSV4_GLOBAL void topk_rows_kernel(const float* scores, int64_t n_keys, const int
 inline cudaError_t launch_topk_rows(const float* scores, int64_t n_q, int64_t n_keys, const int64_t* n_visible,
                                     int64_t k, int32_t* idx, dsv4cu::Stream stream) {
   using namespace indexer_detail;
-  if (n_q < 0 || n_keys < 0 || k < 0 || n_keys > 0x7FFFFFFF) return kInvalidValue;
+  if (n_q < 0 || n_keys < 0 || k < 0 || n_keys > 0x7FFFFFFF) return dsv4cu::kInvalidValue;
   if (n_q == 0 || k == 0) return cudaSuccess;
   const int64_t most = k < n_keys ? k : n_keys;
-  if (most > kMaxTopkSort) return kInvalidValue;
+  if (most > kMaxTopkSort) return dsv4cu::kInvalidValue;
   int64_t sort_size = 1;
   while (sort_size < most) sort_size *= 2;
   const size_t smem = static_cast<size_t>(sort_size) * sizeof(uint64_t);
-  const cudaError_t err = allow_shared(topk_rows_kernel, smem, 256 * sizeof(unsigned) + 64);
+  const cudaError_t err = dsv4cu::allow_shared(topk_rows_kernel, smem, 256 * sizeof(unsigned) + 64);
   if (err != cudaSuccess) return err;
   return dsv4cu::launch(topk_rows_kernel, dim3(static_cast<unsigned>(n_q)), dim3(kThreads), smem, stream, scores,
                         n_keys, n_visible, k, sort_size, idx);

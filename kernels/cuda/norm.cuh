@@ -17,18 +17,13 @@ namespace dsv4k::cuda {
 
 namespace norm_detail {
 
-DSV4_DEVICE double warp_sum_f64(double v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(dsv4cu::kFullMask, v, offset);
-  return v;
-}
-
 // Sum over the block (blockDim.x a multiple of 32), the same value in every thread. Called once
 // per kernel: the shared array is declared here.
 DSV4_DEVICE double block_sum_f64(double v) {
   DSV4_SHARED_ARRAY(double, partial, 32);
   const unsigned warp = threadIdx.x / 32u;
   const unsigned n_warps = blockDim.x / 32u;
-  v = warp_sum_f64(v);
+  v = dsv4cu::warp_sum_f64(v);
   if (dsv4cu::lane_id() == 0) partial[warp] = v;
   __syncthreads();
   double total = 0.0;
@@ -70,7 +65,7 @@ DSV4_GLOBAL void head_rmsnorm_kernel(float* x, int64_t n_rows, int64_t n_heads, 
   const int64_t lane = dsv4cu::lane_id();
   double ss = 0.0;
   for (int64_t i = lane; i < head_dim; i += 32) ss += static_cast<double>(round_to(q[i] * q[i], round));
-  ss = norm_detail::warp_sum_f64(ss);
+  ss = dsv4cu::warp_sum_f64(ss);
   // The reference's bf16 tensor ops each round: mean, +eps, rsqrt, product.
   const float mean = round_to(static_cast<float>(ss / static_cast<double>(head_dim)), round);
   const float denom = round_to(mean + eps, round);

@@ -10,20 +10,6 @@
 
 namespace dsv4k::cuda {
 
-namespace rope_detail {
-
-// nvcc contracts a*c - b*s into an fma by default, which rounds once where the reference rounds
-// twice; a round-to-nearest multiply is never contracted.
-DSV4_DEVICE float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
-}  // namespace rope_detail
-
 inline constexpr int kRopeThreads = 256;
 inline constexpr int64_t kRopeMaxBlocks = 8192;
 
@@ -43,8 +29,8 @@ DSV4_GLOBAL void rope_apply_kernel(float* x, int64_t n_rows, int64_t ld_row, int
     const float s = inverse ? -sin_table[r * n_freq + k] : sin_table[r * n_freq + k];
     const float a = v[2 * k];
     const float b = v[2 * k + 1];
-    v[2 * k] = round_to(rope_detail::mul_rn(a, c) - rope_detail::mul_rn(b, s), round);
-    v[2 * k + 1] = round_to(rope_detail::mul_rn(a, s) + rope_detail::mul_rn(b, c), round);
+    v[2 * k] = round_to(dsv4cu::mul_rn(a, c) - dsv4cu::mul_rn(b, s), round);
+    v[2 * k + 1] = round_to(dsv4cu::mul_rn(a, s) + dsv4cu::mul_rn(b, c), round);
   }
 }
 
