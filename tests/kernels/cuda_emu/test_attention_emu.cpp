@@ -12,29 +12,17 @@
 #include "cuda/attention.cuh"
 #include "dsv4k/attention.h"
 #include "dsv4k/numeric.h"
+#include "emu_test_util.h"
 
 namespace {
 
 using dsv4k::AttentionShape;
 using dsv4k::Round;
+using dsv4k::emu_test::bf16_normal;
+using dsv4k::emu_test::bf16_ulp;
+using dsv4k::emu_test::kU;
 
 constexpr float kSentinel = 12345.0f;
-constexpr double kU = 1.0 / 16777216.0;  // 2^-24, the fp32 unit roundoff
-
-std::vector<float> bf16_normal(size_t n, std::mt19937& rng, float sigma) {
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dsv4k::round_bf16(dist(rng));
-  return v;
-}
-
-double bf16_ulp(float x) {
-  const float a = std::fabs(x);
-  if (a == 0.0f) return std::ldexp(1.0, -133);
-  int e = 0;
-  std::frexp(a, &e);  // a in [2^(e-1), 2^e)
-  return std::ldexp(1.0, e - 1 - 7);
-}
 
 struct Case {
   int64_t n_q, n_heads, head_dim, n_cand, n_kv;

@@ -11,27 +11,14 @@
 #include "cuda/indexer.cuh"
 #include "dsv4k/indexer.h"
 #include "dsv4k/numeric.h"
+#include "emu_test_util.h"
 
 namespace {
 
 using dsv4k::Round;
-
-constexpr double kU = 1.0 / 16777216.0;  // 2^-24, the fp32 unit roundoff
-
-std::vector<float> bf16_normal(size_t n, std::mt19937& rng, float sigma) {
-  std::normal_distribution<float> dist(0.0f, sigma);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dsv4k::round_bf16(dist(rng));
-  return v;
-}
-
-double bf16_ulp(float x) {
-  const float a = std::fabs(x);
-  if (a == 0.0f) return std::ldexp(1.0, -133);
-  int e = 0;
-  std::frexp(a, &e);  // a in [2^(e-1), 2^e)
-  return std::ldexp(1.0, e - 1 - 7);
-}
+using dsv4k::emu_test::bf16_normal;
+using dsv4k::emu_test::bf16_ulp;
+using dsv4k::emu_test::kU;
 
 // ---- indexer_scores ------------------------------------------------------------------------
 
