@@ -69,6 +69,12 @@ EXTRA=()
 [[ $SANITIZE == ON ]] && EXTRA+=(-DDSV4_CUDA=OFF)
 cmake -S . -B "$BUILD_DIR" -G Ninja -DDSV4_SANITIZE=$SANITIZE "${EXTRA[@]}" >/dev/null
 cmake --build "$BUILD_DIR"
+# The ptxas resource report of every CUDA kernel (registers, shared memory, stack, spills)
+# goes into the build log and $BUILD_DIR/ptxas_report.txt; a kernel that spills fails here.
+if [[ $SANITIZE == OFF ]] && command -v nvcc > /dev/null; then
+  log "ptxas resource report"
+  python3 scripts/cuda/ptxas_report.py --out "$BUILD_DIR/ptxas_report.txt"
+fi
 
 # --- Embedded default model ------------------------------------------------------
 if [[ $MAKE_MODEL -eq 1 && ! -f models/tiny/config.json ]]; then
