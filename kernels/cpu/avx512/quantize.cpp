@@ -14,30 +14,7 @@ namespace {
 // ceil(log2(max(amax, 1e-4) / 448)) from the fp32 bit pattern, as pow2_scale_exponent.
 inline int e4m3_scale_exponent(float amax) {
   const float a = amax > kE4M3AmaxFloor ? amax : kE4M3AmaxFloor;
-  const uint32_t u = bits_of(a * kE4M3InvMax);
-  return static_cast<int>((u >> 23) & 0xFFu) - 127 + ((u & 0x7FFFFFu) != 0u ? 1 : 0);
-}
-
-inline float exp2_int(int e) { return float_of(static_cast<uint32_t>(e + 127) << 23); }
-
-// f32_to_e4m3 on 16 lanes, codes in the low byte of each dword.
-inline __m512i f32_to_e4m3_x16(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i a = _mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF));
-  const __m512i sign = _mm512_and_si512(_mm512_srli_epi32(u, 24), _mm512_set1_epi32(0x80));
-  // Subnormal range (|x| < 2^-6): step 2^-9, so the code is rint(|x| · 512) (8 encodes 2^-6).
-  const __m512i sub = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_castsi512_ps(a), _mm512_set1_ps(512.0f)),
-                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // Normal: keep 3 mantissa bits with round-to-nearest-even; the code is then
-  // (rounded >> 20) - (120 << 3), saturated to 0x7E (also covers |x| >= 448 and inf).
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(a, 20), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(a, _mm512_add_epi32(_mm512_set1_epi32(0x7FFFF), lsb));
-  __m512i normal = _mm512_sub_epi32(_mm512_srli_epi32(r, 20), _mm512_set1_epi32(120 << 3));
-  normal = _mm512_min_epu32(normal, _mm512_set1_epi32(0x7E));
-  const __mmask16 is_sub = _mm512_cmplt_epu32_mask(a, _mm512_set1_epi32(0x3C800000));  // 2^-6
-  __m512i code = _mm512_or_si512(_mm512_mask_mov_epi32(normal, is_sub, sub), sign);
-  const __mmask16 nan = _mm512_cmpgt_epu32_mask(a, _mm512_set1_epi32(0x7F800000));
-  return _mm512_mask_mov_epi32(code, nan, _mm512_set1_epi32(0x7F));
+  return ceil_log2_bits(a * kE4M3InvMax);
 }
 
 void quantize_block(const float* x, int64_t block, uint8_t* q, float* scale) {
