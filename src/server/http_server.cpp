@@ -18,10 +18,10 @@
 
 #include <httplib.h>
 
-#include "core/log.h"
 #include "server/chat_endpoint.h"
 #include "server/completions_endpoint.h"
 #include "server/connection_probe.h"
+#include "server/listen_backlog.h"
 #include "server/server.h"
 #include "server/server_context.h"
 #include "server/tokenize_endpoints.h"
@@ -282,29 +282,11 @@ Status ServerImpl::start() {
     if (listener_.joinable()) return failed_precondition("the server is already started");
   }
   const ServerConfig& c = ctx_.config;
-  // httplib 0.11.4 (Debian) listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG is
-  // compiled into the .so): a burst of new connections overflows it and the dropped SYNs
-  // are retried after 1 s, which clients see as 1 s of extra latency. The socket-options
-  // hook sees the listening socket before bind, and Linux lets listen() be called again on
-  // a listening socket to raise its backlog.
-  int listen_fd = -1;
-  http_.set_socket_options([&listen_fd](int sock) {
-    httplib::default_socket_options(sock);
-    listen_fd = sock;
-  });
-  errno = 0;
-  if (c.port == 0) {
-    port_ = http_.bind_to_any_port(c.host);
-  } else {
-    port_ = http_.bind_to_port(c.host, c.port) ? c.port : -1;
-  }
+  port_ = bind_with_backlog(http_, c.host, c.port, kListenBacklog);
   if (port_ <= 0) {
     const int err = errno;
     return ::dsv4::unavailable("cannot listen on " + c.host + ":" + std::to_string(c.port) +
                                (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
-  }
-  if (listen_fd >= 0 && ::listen(listen_fd, kListenBacklog) != 0) {
-    DSV4_LOG_WARNING("server: cannot raise the listen backlog to %d: %s", kListenBacklog, std::strerror(errno));
   }
   listener_ = std::thread([this] { http_.listen_after_bind(); });
   // httplib's stop() is a no-op until the accept loop runs: wait for it, so that a stop()

@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include <sys/socket.h>
-
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include "server/listen_backlog.h"
 
 namespace dsv4::testing {
 
@@ -56,17 +56,8 @@ class ScriptedServer {
                  [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, /*chat=*/false); });
     server_.Post("/v1/chat/completions",
                  [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, /*chat=*/true); });
-    // httplib 0.11.4 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into
-    // Debian's shared library): a burst of connects beyond it has SYNs dropped and retried
-    // after 1 s, which shows up as 1 s TTFTs. The socket-options hook sees the listening
-    // socket before bind, and Linux lets listen() be called again to raise the backlog.
-    int listen_fd = -1;
-    server_.set_socket_options([&listen_fd](int sock) {
-      httplib::default_socket_options(sock);
-      listen_fd = sock;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    if (listen_fd >= 0) ::listen(listen_fd, 256);
+    // Bursts of hundreds of connects would overflow httplib's own backlog of 5.
+    port_ = server::bind_with_backlog(server_, "127.0.0.1", 0, 256);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // The socket already listens (connections queue in its backlog); waiting for the accept
     // loop keeps stop() in the destructor from racing its start.
