@@ -71,9 +71,13 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DDSV4_SANITIZE=$SANITIZE "${EXTRA[@]}" >/de
 cmake --build "$BUILD_DIR"
 # The ptxas resource report of every CUDA kernel (registers, shared memory, stack, spills)
 # goes into the build log and $BUILD_DIR/ptxas_report.txt; a kernel that spills fails here.
-if [[ $SANITIZE == OFF ]] && command -v nvcc > /dev/null; then
+# It compiles every kernel again, so it runs only when a kernel source is newer than the
+# report (a failed report is removed, so the next set-up checks again).
+REPORT="$BUILD_DIR/ptxas_report.txt"
+if [[ $SANITIZE == OFF ]] && command -v nvcc > /dev/null &&
+   { [[ ! -f $REPORT ]] || [[ -n $(find kernels/cuda kernels/include -newer "$REPORT" -print -quit) ]]; }; then
   log "ptxas resource report"
-  python3 scripts/cuda/ptxas_report.py --out "$BUILD_DIR/ptxas_report.txt"
+  python3 scripts/cuda/ptxas_report.py --out "$REPORT" || { rm -f "$REPORT"; exit 1; }
 fi
 
 # --- Embedded default model ------------------------------------------------------
