@@ -17,7 +17,11 @@ int bind_with_backlog(httplib::Server& http, const std::string& host, int port, 
   // be called again on a listening socket to raise its backlog.
   int listen_fd = -1;
   http.set_socket_options([&listen_fd](int sock) {
-    httplib::default_socket_options(sock);
+    // SO_REUSEADDR (restart while old connections sit in TIME_WAIT) but not httplib's default
+    // SO_REUSEPORT, which lets a second server bind a port that is in use and silently
+    // share its connections instead of failing with "Address already in use".
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listen_fd = sock;
   });
   errno = 0;

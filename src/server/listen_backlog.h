@@ -15,8 +15,9 @@ class Server;
 namespace dsv4::server {
 
 // Binds `http` to host:port (port 0: any free port) and raises the listen backlog to
-// `backlog`. Returns the bound port, or -1 with errno set when binding failed. Leaves the
-// server's socket options at httplib's defaults.
+// `backlog`; a port already in use fails (no SO_REUSEPORT). Returns the bound port, or -1
+// with errno set when binding failed. Leaves the server's socket options at httplib's
+// defaults afterwards.
 int bind_with_backlog(httplib::Server& http, const std::string& host, int port, int backlog);
 
 }  // namespace dsv4::server

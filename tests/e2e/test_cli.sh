@@ -54,4 +54,7 @@ expect_error "model.safetensors" "$DSV4" logits --model "$TMP/broken" --tokens 1
 cp -r "$TMP/m" "$TMP/mismatch"
 sed -i 's/"hidden_size": 256/"hidden_size": 384/' "$TMP/mismatch/config.json"
 expect_error "expected BF16 [1024, 384], found BF16 [1024, 256]" "$DSV4" run --model "$TMP/mismatch" --raw --prompt-tokens 1
+# serve: bad flags and a model without a tokenizer fail before anything listens.
+expect_error "not in range 0 to 65535" "$DSV4" serve --model "$TMP/m" --port 70000
+expect_error "tokenizer.json" "$DSV4" serve --model "$TMP/m" --port 0
 echo "cli e2e: ok"

@@ -17,6 +17,17 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $TMP/server.err ]] && tail -30 "$TMP/server.err" >&2; exit 1; }
 
 "$DSV4" make-tiny --out "$TMP/m" --seed 8 --tokenizer-dir "$TOK_DIR" 2>/dev/null
+# Bad serve flags: a precise message and exit code 1, before anything listens.
+expect_error() {  # "substring" command...
+  local want=$1 out rc; shift
+  set +e; out=$("$@" 2>&1); rc=$?; set -e
+  [[ $rc -eq 1 ]] || fail "expected exit code 1 (got $rc) from: $*"
+  [[ $out == *"$want"* ]] || fail "expected '$want' from: $* -- got: $out"
+}
+expect_error "unknown size unit 'xb'" "$DSV4" serve --model "$TMP/m" --port 0 --kv-cache-memory 12XB
+expect_error "cannot hold 64 sequences" "$DSV4" serve --model "$TMP/m" --port 0 --kv-cache-memory 1M
+expect_error "cannot listen on 999.1.1.1" "$DSV4" serve --model "$TMP/m" --host 999.1.1.1 --port 0 --kv-cache-memory 256M
+
 "$DSV4" serve --model "$TMP/m" --port 0 --max-num-seqs 64 --kv-cache-memory 512M --max-concurrent-requests 512 \
   > "$TMP/server.out" 2> "$TMP/server.err" &
 SERVER_PID=$!
@@ -24,6 +35,8 @@ for _ in $(seq 1 300); do grep -q "dsv4 serving" "$TMP/server.out" && break; sle
 URL=$(grep -o 'http://[^ ]*' "$TMP/server.out" | head -1)
 [[ -n $URL ]] || fail "server did not start"
 BASE=${URL%/v1}
+PORT=${BASE##*:}
+expect_error "cannot listen on 127.0.0.1:$PORT" "$DSV4" serve --model "$TMP/m" --port "$PORT" --kv-cache-memory 256M
 
 run_load() {  # endpoint --num-prompts N | --duration S
   "$DSV4" bench serve --base-url "$BASE" --endpoint "$1" "$2" "$3" --max-concurrency 200 \
