@@ -252,6 +252,8 @@ class CompletionRun final : public GenerationRun {
     return reply;
   }
 
+  void release_slot() override { slot_.release(); }
+
   void finish_metrics() override {
     timer_.on_finish(metric_finish_reason(first_finish_.value_or(FinishReason::kCancelled)));
   }

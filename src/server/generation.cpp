@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "server/sse.h"
 
@@ -157,7 +158,7 @@ namespace {
 class RunStreamProducer final : public StreamProducer {
  public:
   explicit RunStreamProducer(std::unique_ptr<GenerationRun> run) : run_(std::move(run)) {}
-  ~RunStreamProducer() override { run_->finish_metrics(); }  // the StreamSet inside cancels
+  ~RunStreamProducer() override { finish(); }  // the StreamSet inside cancels
 
   Step step(ChunkSink& sink) override {
     std::string out;
@@ -192,6 +193,7 @@ class RunStreamProducer final : public StreamProducer {
         run_->stream_end(&out);
       }
       out.append(kSseDone);
+      finish();  // before the last write: a client that read [DONE] sees the request done
     }
     if (!out.empty() && !sink.write(out)) return Step::kAbort;
     if (ended) return Step::kDone;
@@ -200,8 +202,15 @@ class RunStreamProducer final : public StreamProducer {
   }
 
  private:
+  void finish() {
+    if (std::exchange(finished_, true)) return;
+    run_->finish_metrics();
+    run_->release_slot();
+  }
+
   std::unique_ptr<GenerationRun> run_;
   bool started_ = false;
+  bool finished_ = false;
 };
 
 }  // namespace

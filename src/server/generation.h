@@ -83,6 +83,8 @@ class GenerationRun {
   virtual HttpReply complete_reply() = 0;
   // Records the request in the metrics; called once, at the end, whatever the outcome.
   virtual void finish_metrics() = 0;
+  // Frees the request's generation slot; a stream calls it before writing its last chunk.
+  virtual void release_slot() = 0;
 };
 
 // Streaming: an SSE producer that owns the run (dropping it cancels the generation).

@@ -63,8 +63,8 @@ std::optional<GenerationSlot> GenerationSlot::acquire(ServerContext& ctx) {
   return GenerationSlot(&ctx);
 }
 
-GenerationSlot::~GenerationSlot() {
-  if (ctx_ != nullptr) ctx_->n_generating.fetch_sub(1);
+void GenerationSlot::release() {
+  if (ctx_ != nullptr) std::exchange(ctx_, nullptr)->n_generating.fetch_sub(1);
 }
 
 }  // namespace dsv4::server

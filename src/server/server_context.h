@@ -89,7 +89,10 @@ class GenerationSlot {
   GenerationSlot(GenerationSlot&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
   GenerationSlot& operator=(GenerationSlot&&) = delete;
   GenerationSlot(const GenerationSlot&) = delete;
-  ~GenerationSlot();
+  ~GenerationSlot() { release(); }
+  // Frees the slot now (idempotent): a stream calls it before its last chunk, so that a
+  // client that has read [DONE] finds the slot free for its next request.
+  void release();
 
  private:
   explicit GenerationSlot(ServerContext* ctx) : ctx_(ctx) {}

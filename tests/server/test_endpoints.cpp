@@ -222,6 +222,23 @@ TEST_F(EndpointsTest, HealthVersionAndMetrics) {
   }
 }
 
+// A streamed request is counted, and its slot freed, before its [DONE] goes out: a client
+// (or a benchmark) that reads [DONE] and then scrapes /metrics sees it finished.
+TEST_F(EndpointsTest, StreamedRequestIsCountedBeforeItsDone) {
+  start();
+  engine().set_responder([&](const GenerationRequest&) { return text_script(tok(), "</think>a b c"); });
+  for (int i = 1; i <= 3; ++i) {
+    httplib::Result r = post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "stream": true})");
+    ASSERT_TRUE(r);
+    ASSERT_NE(r->body.find("data: [DONE]"), std::string::npos) << r->body;
+    httplib::Result m = get("/metrics");
+    ASSERT_TRUE(m);
+    const std::string line = "dsv4:request_success_total{model_name=\"deepseek-v4-flash\",finished_reason=\"stop\"} " +
+                             std::to_string(i) + "\n";
+    EXPECT_NE(m->body.find(line), std::string::npos) << line;
+  }
+}
+
 TEST_F(EndpointsTest, ApiKeyGuardsTheApiButNotHealthOrMetrics) {
   ServerConfig c = default_config();
   c.api_key = "sk-test-123";
