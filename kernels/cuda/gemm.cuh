@@ -136,18 +136,18 @@ struct F32Source {
   DSV4_DEVICE float scale(int64_t, int64_t, int64_t) const { return 1.0f; }
 };
 
-// Grid: (ceil(n / kBn), ceil(m / kBm)), block kThreads. Elements past m, n or k are staged
-// as zeros, so they add exact +0 to the partial sums; threads of such rows/columns still
-// take part in the barriers and only skip the store.
+// One kBm x kBn tile of y = x · Wᵀ: rows i0 .. i0 + kBm of x (those below m), columns
+// j0 .. j0 + kBn (below n); the whole block (kThreads) calls it. Elements past m, n or k are
+// staged as zeros, so they add exact +0 to the partial sums; threads of such rows/columns
+// still take part in the barriers and only skip the store.
 template <class Source>
-DSV4_GLOBAL void gemm_tile_kernel(Source src, int64_t m, int64_t n, int64_t k_dim, float* y, int64_t ldy, Round round) {
+DSV4_DEVICE void gemm_tile(const Source& src, int64_t i0, int64_t m, int64_t j0, int64_t n, int64_t k_dim, float* y,
+                           int64_t ldy, Round round) {
   DSV4_SHARED_ARRAY(float, xs, kBm * kLd);
   DSV4_SHARED_ARRAY(float, wt, kBn * kLd);
   const int tid = static_cast<int>(threadIdx.x);
   const int tx = tid % kTx;
   const int ty = tid / kTx;
-  const int64_t i0 = static_cast<int64_t>(blockIdx.y) * kBm;
-  const int64_t j0 = static_cast<int64_t>(blockIdx.x) * kBn;
   constexpr int kSub = Source::kGroup < kKc ? static_cast<int>(Source::kGroup) : kKc;
 
   float acc[kRows][kCols];
@@ -207,6 +207,13 @@ DSV4_GLOBAL void gemm_tile_kernel(Source src, int64_t m, int64_t n, int64_t k_di
       if (j < n) y[i * ldy + j] = round_to(acc[r][c], round);
     }
   }
+}
+
+// Grid: (ceil(n / kBn), ceil(m / kBm)), block kThreads.
+template <class Source>
+DSV4_GLOBAL void gemm_tile_kernel(Source src, int64_t m, int64_t n, int64_t k_dim, float* y, int64_t ldy, Round round) {
+  gemm_tile(src, static_cast<int64_t>(blockIdx.y) * kBm, m, static_cast<int64_t>(blockIdx.x) * kBn, n, k_dim, y, ldy,
+            round);
 }
 
 template <class Source>

@@ -14,6 +14,7 @@ dsv4_add_test(dsv4_ref_kernel_tests
     test_ref_compressor.cpp
     test_ref_indexer.cpp
     test_ref_moe.cpp
+    test_ref_moe_dispatch.cpp
     test_ref_elementwise.cpp
     test_ref_cuda_conversions.cpp
     test_codec_fixtures.cpp

@@ -1,0 +1,92 @@
+// The routed experts' grouped FP4 GEMM, SIMT version: the contract of
+// dsv4k::ref::gemm_fp4_grouped_q (dsv4k/moe_dispatch.h). Rows come sorted by expert
+// (ref::moe_permute); each block computes one kBm x kBn tile of one expert's rows with the
+// GEMM tile of gemm.cuh, so every output row is accumulated exactly as gemm_fp4_q would
+// accumulate it (per-32 partial sums promoted in increasing k).
+//
+// The schedule needs no host round trip (CUDA graphs capture it): the host only knows P =
+// n_tokens · top_k, and launches ceil(P / kBm) + min(n_experts, P) row tiles, an upper
+// bound of Σ_e ceil(count_e / kBm); each block finds its (expert, tile) from the device
+// offsets, and blocks past the last tile return at once.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/compat.cuh"
+#include "cuda/gemm.cuh"
+#include "dsv4k/gemm.h"
+
+namespace dsv4k::cuda {
+
+namespace grouped_gemm_detail {
+
+// Row i of a tile starting at permuted row `begin` reads x row x_rows[begin + i] (or
+// begin + i); weights are one expert's.
+struct Fp4GroupedQSource {
+  static constexpr int64_t kGroup = kFp4Block;
+  const uint8_t* xq;
+  const float* xs;
+  const int32_t* x_rows;
+  int64_t begin;
+  const uint8_t* w;
+  const uint8_t* ws;
+  int64_t k_dim;
+  int64_t n_kb;
+  DSV4_DEVICE int64_t row(int64_t i) const {
+    return x_rows != nullptr ? static_cast<int64_t>(x_rows[begin + i]) : begin + i;
+  }
+  DSV4_DEVICE float x(int64_t i, int64_t k) const { return e4m3_to_f32(xq[row(i) * k_dim + k]); }
+  DSV4_DEVICE float w_at(int64_t j, int64_t k) const { return gemm_detail::fp4_code(w + j * (k_dim / 2), k); }
+  DSV4_DEVICE float scale(int64_t i, int64_t j, int64_t g) const {
+    return xs[row(i) * n_kb + g / (kFp8Block / kFp4Block)] * e8m0_to_f32(ws[j * (k_dim / kFp4Block) + g]);
+  }
+};
+
+// Grid: (ceil(n / kBn), max_tiles), block gemm_detail::kThreads.
+DSV4_GLOBAL void gemm_fp4_grouped_kernel(QuantizedRows x, const int32_t* x_rows, const int32_t* offsets,
+                                         const Fp4Weight* experts, int64_t n_experts, float* y, int64_t ldy,
+                                         Round round) {
+  using gemm_detail::kBm;
+  DSV4_SHARED_ARRAY(int64_t, tile, 2);  // [expert, first permuted row]; expert -1: no tile
+  if (threadIdx.x == 0) {
+    int64_t left = blockIdx.y;
+    tile[0] = -1;
+    for (int64_t e = 0; e < n_experts; ++e) {
+      const int64_t count = offsets[e + 1] - offsets[e];
+      const int64_t tiles = (count + kBm - 1) / kBm;
+      if (left < tiles) {
+        tile[0] = e;
+        tile[1] = offsets[e] + left * kBm;
+        break;
+      }
+      left -= tiles;
+    }
+  }
+  __syncthreads();
+  const int64_t e = tile[0];
+  if (e < 0) return;  // the same for the whole block: no barrier is skipped by some threads only
+  const int64_t begin = tile[1];
+  const int64_t m = offsets[e + 1] - begin;  // rows left in this expert (the tile takes ≤ kBm)
+  const Fp4Weight w = experts[e];
+  const Fp4GroupedQSource src{x.q, x.scale, x_rows, begin, w.data, w.scale, x.k, x.k / kFp8Block};
+  gemm_detail::gemm_tile(src, 0, m, static_cast<int64_t>(blockIdx.x) * gemm_detail::kBn, w.n, x.k, y + begin * ldy,
+                         ldy, round);
+}
+
+}  // namespace grouped_gemm_detail
+
+// experts: device array of n_experts weights (device pointers, all [n, x.k]); n is their
+// shared output width. x.m is the number of permuted rows P (= offsets[n_experts]).
+inline cudaError_t launch_gemm_fp4_grouped_q(const QuantizedRows& x, const int32_t* x_rows, const int32_t* offsets,
+                                             const Fp4Weight* experts, int64_t n_experts, int64_t n, float* y,
+                                             int64_t ldy, Round round, dsv4cu::Stream stream) {
+  if (x.m <= 0 || n <= 0 || n_experts <= 0) return cudaSuccess;
+  const int64_t max_tiles =
+      dsv4cu::ceil_div(x.m, gemm_detail::kBm) + (n_experts < x.m ? n_experts : x.m);
+  if (max_tiles > 65535) return dsv4cu::kInvalidValue;  // grid.y limit: split the batch
+  const dim3 grid(static_cast<unsigned>(dsv4cu::ceil_div(n, gemm_detail::kBn)), static_cast<unsigned>(max_tiles));
+  return dsv4cu::launch(grouped_gemm_detail::gemm_fp4_grouped_kernel, grid, dim3(gemm_detail::kThreads), 0, stream,
+                        x, x_rows, offsets, experts, n_experts, y, ldy, round);
+}
+
+}  // namespace dsv4k::cuda
