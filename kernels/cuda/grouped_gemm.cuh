@@ -1,6 +1,10 @@
-// The routed experts' grouped FP4 GEMM, SIMT version: the contract of
-// dsv4k::ref::gemm_fp4_grouped_q (dsv4k/moe_dispatch.h). Rows come sorted by expert
-// (ref::moe_permute); each block computes one kBm x kBn tile of one expert's rows with the
+// Grouped GEMMs, SIMT versions, built on the tile of gemm.cuh:
+//   - the `wo_a` projection: gemm_fp8_f over column / row slices per group, one grid z
+//     index per group (contract dsv4k::ref::gemm_fp8_f_grouped, dsv4k/gemm.h);
+//   - the routed experts' FP4 GEMM: the contract of dsv4k::ref::gemm_fp4_grouped_q
+//     (dsv4k/moe_dispatch.h).
+//
+// For the experts, rows come sorted by expert (ref::moe_permute); each block computes one kBm x kBn tile of one expert's rows with the
 // GEMM tile of gemm.cuh, so every output row is accumulated exactly as gemm_fp4_q would
 // accumulate it (per-32 partial sums promoted in increasing k).
 //
@@ -73,7 +77,32 @@ DSV4_GLOBAL void gemm_fp4_grouped_kernel(QuantizedRows x, const int32_t* x_rows,
                          ldy, round);
 }
 
+// Grid: (ceil(n_g / kBn), ceil(m / kBm), n_groups), block gemm_detail::kThreads.
+DSV4_GLOBAL void gemm_fp8_f_grouped_kernel(const float* x, int64_t m, int64_t ldx, Fp8Weight w, int64_t n_groups,
+                                           float* y, int64_t ldy, Round round) {
+  const int64_t g = blockIdx.z;
+  const int64_t n_g = w.n / n_groups;
+  const int64_t k_blocks = (w.k + kFp8Block - 1) / kFp8Block;
+  const gemm_detail::Fp8FSource src{x + g * w.k, ldx, w.data + g * n_g * w.k,
+                                    w.scale + (g * n_g / kFp8Block) * k_blocks, w.k, k_blocks};
+  gemm_detail::gemm_tile(src, static_cast<int64_t>(blockIdx.y) * gemm_detail::kBm, m,
+                         static_cast<int64_t>(blockIdx.x) * gemm_detail::kBn, n_g, w.k, y + g * n_g, ldy, round);
+}
+
 }  // namespace grouped_gemm_detail
+
+// ref::gemm_fp8_f_grouped: w.n / n_groups must be a multiple of 128.
+inline cudaError_t launch_gemm_fp8_f_grouped(const float* x, int64_t m, int64_t ldx, const Fp8Weight& w,
+                                             int64_t n_groups, float* y, int64_t ldy, Round round,
+                                             dsv4cu::Stream stream) {
+  if (n_groups <= 0 || n_groups > 65535 || w.n % n_groups != 0 || (w.n / n_groups) % kFp8Block != 0)
+    return dsv4cu::kInvalidValue;
+  if (m <= 0 || w.n <= 0) return cudaSuccess;
+  const dim3 grid(static_cast<unsigned>(dsv4cu::ceil_div(w.n / n_groups, gemm_detail::kBn)),
+                  static_cast<unsigned>(dsv4cu::ceil_div(m, gemm_detail::kBm)), static_cast<unsigned>(n_groups));
+  return dsv4cu::launch(grouped_gemm_detail::gemm_fp8_f_grouped_kernel, grid, dim3(gemm_detail::kThreads), 0, stream,
+                        x, m, ldx, w, n_groups, y, ldy, round);
+}
 
 // experts: device array of n_experts weights (device pointers, all [n, x.k]); n is their
 // shared output width. x.m is the number of permuted rows P (= offsets[n_experts]).

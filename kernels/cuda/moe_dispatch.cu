@@ -1,7 +1,6 @@
-// nvcc instantiation of the MoE dispatch and grouped FP4 GEMM behind kernels/cuda/moe_dispatch.h.
+// nvcc instantiation of the MoE dispatch kernels behind kernels/cuda/moe_dispatch.h.
 #include "cuda/moe_dispatch.h"
 
-#include "cuda/grouped_gemm.cuh"
 #include "cuda/moe_dispatch.cuh"
 
 namespace dsv4k::cuda {
@@ -13,12 +12,6 @@ int moe_permute(const int32_t* ids, const float* weights, int64_t n_tokens, int6
                 int32_t* offsets, int32_t* token_of, int32_t* position, float* permuted_weights, void* stream) {
   return static_cast<int>(launch_moe_permute(ids, weights, n_tokens, top_k, n_experts, offsets, token_of, position,
                                              permuted_weights, as_stream(stream)));
-}
-
-int gemm_fp4_grouped_q(const QuantizedRows& x, const int32_t* x_rows, const int32_t* offsets, const Fp4Weight* experts,
-                       int64_t n_experts, int64_t n, float* y, int64_t ldy, Round round, void* stream) {
-  return static_cast<int>(
-      launch_gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, as_stream(stream)));
 }
 
 int moe_combine_permuted(const float* ye, int64_t ldy, const int32_t* position, const float* shared, int64_t n,

@@ -81,4 +81,14 @@ void gemm_f32(const float* x, int64_t m, int64_t ldx, const F32Weight& w, float*
   gemm_unquantized(x, m, ldx, w.n, w.k, [&](int64_t j, int64_t k) { return w.data[j * w.k + k]; }, y, ldy, round);
 }
 
+void gemm_fp8_f_grouped(const float* x, int64_t m, int64_t ldx, const Fp8Weight& w, int64_t n_groups, float* y,
+                        int64_t ldy, Round round) {
+  const int64_t n_g = w.n / n_groups;
+  const int64_t k_blocks = (w.k + kFp8Block - 1) / kFp8Block;
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const Fp8Weight wg{w.data + g * n_g * w.k, w.scale + (g * n_g / kFp8Block) * k_blocks, n_g, w.k};
+    gemm_fp8_f(x + g * w.k, m, ldx, wg, y + g * n_g, ldy, round);
+  }
+}
+
 }  // namespace dsv4k::ref

@@ -100,6 +100,23 @@ TEST(RefGemm, Fp8UnquantizedUsesRawActivations) {
   EXPECT_EQ(y[Fp8Case::kN + 128], 0.8f);
 }
 
+TEST(RefGemm, Fp8GroupedUsesEachGroupsColumnsRowsAndScales) {
+  // Two groups of n_g = 128 rows over k_g = 3 columns each: w [256, 3], scales [2, 1].
+  std::vector<uint8_t> data(256 * 3, 0);
+  data[0 * 3 + 0] = kE4M3_Three;   // group 0, row 0: 3 at column 0
+  data[128 * 3 + 0] = kE4M3_Four;  // group 1, row 0: 4 at column 0, 1 at column 1
+  data[128 * 3 + 1] = kE4M3_One;
+  const std::vector<uint8_t> scale = {kE8M0_One, kE8M0_Four};
+  const std::vector<float> x = {1, 0, 0, 0, 2, 0, kSentinel};  // group 0: x[0..2], group 1: x[3..5]; ldx 7
+  std::vector<float> y(257, kSentinel);                       // ldy 257: the last column stays
+  ref::gemm_fp8_f_grouped(x.data(), 1, 7, Fp8Weight{data.data(), scale.data(), 256, 3}, 2, y.data(), 257,
+                          Round::kNone);
+  EXPECT_EQ(y[0], 3.0f);                // 1·3·1
+  EXPECT_EQ(y[128], 8.0f);              // 0·4·4 + 2·1·4 (group 0's x would give 16)
+  EXPECT_EQ(y[1], 0.0f);
+  EXPECT_EQ(y[256], kSentinel);
+}
+
 // A [2, 128] FP4 weight, packed [2, 64] bytes, scales [2, 4] (one per 32 of k).
 struct Fp4Case {
   std::vector<uint8_t> data = std::vector<uint8_t>(2 * 64, 0);

@@ -72,5 +72,12 @@ void gemm_bf16(const float* x, int64_t m, int64_t ldx, const Bf16Weight& w, floa
 void gemm_f32(const float* x, int64_t m, int64_t ldx, const F32Weight& w, float* y, int64_t ldy,
               Round round);
 
+// The grouped output projection `wo_a` (spec §2.4): w is [n_groups·n_g, k_g] with n_g a
+// multiple of 128 (so each group owns whole scale rows); group g multiplies x columns
+// [g·k_g, (g+1)·k_g) by weight rows [g·n_g, (g+1)·n_g) into y columns [g·n_g, (g+1)·n_g):
+// gemm_fp8_f of the group's slices, for every group.
+void gemm_fp8_f_grouped(const float* x, int64_t m, int64_t ldx, const Fp8Weight& w, int64_t n_groups, float* y,
+                        int64_t ldy, Round round);
+
 }  // namespace ref
 }  // namespace dsv4k

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cuda/gemm.cuh"
+#include "cuda/grouped_gemm.cuh"
 #include "dsv4k/gemm.h"
 #include "dsv4k/numeric.h"
 #include "dsv4k/quant.h"
@@ -341,6 +342,38 @@ TEST_P(CudaEmuGemmFp4F, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaEmuGemmFp4F,
                          ::testing::Values(Shape{1, 37, 32}, Shape{3, 131, 96}, Shape{17, 19, 160}, Shape{33, 13, 352}),
                          shape_name);
+
+// ---- the grouped `wo_a` product -----------------------------------------------------------
+
+// Three groups of 128 output rows over k_g = 100 columns each (a partial scale block), x rows
+// 3·100 + 5 apart: each output sums its own group's columns with its own rows and scales.
+TEST(CudaEmuGemm, Fp8GroupedMatchesReference) {
+  constexpr int64_t m = 17, n_groups = 3, n_g = 128, k_g = 100, ldx = n_groups * k_g + 5, ldy = n_groups * n_g + 3;
+  const Fp8Data w(n_groups * n_g, k_g, 41);
+  const std::vector<float> x = random_floats(static_cast<size_t>(m * ldx), 42, true);
+  expect_matches(
+      m, n_groups * n_g, ldy, depth_for(k_g, kFp8Block),
+      [&](Round round, float* y) {
+        ASSERT_EQ(cuda::launch_gemm_fp8_f_grouped(x.data(), m, ldx, w.w, n_groups, y, ldy, round, nullptr),
+                  cudaSuccess);
+      },
+      [&](Round round, float* y) { ref::gemm_fp8_f_grouped(x.data(), m, ldx, w.w, n_groups, y, ldy, round); },
+      [&](int64_t i, int64_t j) {
+        double a = 0;
+        for (int64_t k = 0; k < k_g; ++k)
+          a += std::fabs(static_cast<double>(x[static_cast<size_t>(i * ldx + (j / n_g) * k_g + k)]) * w.value(j, k));
+        return a;
+      });
+}
+
+TEST(CudaEmuGemm, Fp8GroupedRefusesGroupsThatSplitAScaleBlock) {
+  const std::vector<uint8_t> data(192 * 4, 0), scale(2, 127);
+  float y = 0.0f;
+  const float x[8] = {};
+  EXPECT_NE(cuda::launch_gemm_fp8_f_grouped(x, 1, 8, Fp8Weight{data.data(), scale.data(), 192, 4}, 2, &y, 192,
+                                            Round::kNone, nullptr),
+            cudaSuccess);
+}
 
 // ---- exact decodes ---------------------------------------------------------------------
 
