@@ -1,0 +1,188 @@
+// The checked CUDA runtime wrappers (see cuda_runtime.h).
+#include "backend/cuda/cuda_runtime.h"
+
+#include <cuda_runtime.h>
+
+#include <utility>
+
+namespace dsv4::cuda {
+
+namespace {
+
+cudaStream_t stream_of(const Stream& s) { return static_cast<cudaStream_t>(s.handle()); }
+
+}  // namespace
+
+Status status_of(int cuda_error, const std::string& what) {
+  const auto err = static_cast<cudaError_t>(cuda_error);
+  if (err == cudaSuccess) return Status::ok();
+  const std::string m = what + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
+  return err == cudaErrorMemoryAllocation ? resource_exhausted(m) : internal_error(m);
+}
+
+Status set_device(int device) {
+  return status_of(cudaSetDevice(device), "cudaSetDevice(" + std::to_string(device) + ")");
+}
+
+// ---- Stream -------------------------------------------------------------------------
+
+Result<Stream> Stream::create() {
+  cudaStream_t s = nullptr;
+  DSV4_RETURN_IF_ERROR(status_of(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags"));
+  Stream out;
+  out.handle_ = s;
+  return out;
+}
+
+Stream& Stream::operator=(Stream&& o) noexcept {
+  if (this != &o) {
+    if (handle_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(handle_));
+    handle_ = o.release();
+  }
+  return *this;
+}
+
+Stream::~Stream() {
+  if (handle_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(handle_));
+}
+
+Status Stream::synchronize() const {
+  return status_of(cudaStreamSynchronize(static_cast<cudaStream_t>(handle_)), "cudaStreamSynchronize");
+}
+
+// ---- Event --------------------------------------------------------------------------
+
+Result<Event> Event::create(bool timing) {
+  cudaEvent_t e = nullptr;
+  DSV4_RETURN_IF_ERROR(
+      status_of(cudaEventCreateWithFlags(&e, timing ? cudaEventDefault : cudaEventDisableTiming), "cudaEventCreate"));
+  Event out;
+  out.handle_ = e;
+  return out;
+}
+
+Event& Event::operator=(Event&& o) noexcept {
+  if (this != &o) {
+    if (handle_ != nullptr) cudaEventDestroy(static_cast<cudaEvent_t>(handle_));
+    handle_ = o.release();
+  }
+  return *this;
+}
+
+Event::~Event() {
+  if (handle_ != nullptr) cudaEventDestroy(static_cast<cudaEvent_t>(handle_));
+}
+
+Status Event::record(const Stream& stream) {
+  return status_of(cudaEventRecord(static_cast<cudaEvent_t>(handle_), stream_of(stream)), "cudaEventRecord");
+}
+
+Status Event::synchronize() const {
+  return status_of(cudaEventSynchronize(static_cast<cudaEvent_t>(handle_)), "cudaEventSynchronize");
+}
+
+Status Event::wait_on(const Stream& stream) const {
+  return status_of(cudaStreamWaitEvent(stream_of(stream), static_cast<cudaEvent_t>(handle_), 0), "cudaStreamWaitEvent");
+}
+
+Result<float> Event::elapsed_ms(const Event& start, const Event& end) {
+  float ms = 0.0f;
+  DSV4_RETURN_IF_ERROR(status_of(
+      cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start.handle_), static_cast<cudaEvent_t>(end.handle_)),
+      "cudaEventElapsedTime"));
+  return ms;
+}
+
+// ---- Graph --------------------------------------------------------------------------
+
+Graph::Graph(Graph&& o) noexcept : graph_(std::exchange(o.graph_, nullptr)), exec_(std::exchange(o.exec_, nullptr)) {}
+
+Graph& Graph::operator=(Graph&& o) noexcept {
+  if (this != &o) {
+    reset();
+    graph_ = std::exchange(o.graph_, nullptr);
+    exec_ = std::exchange(o.exec_, nullptr);
+  }
+  return *this;
+}
+
+Graph::~Graph() { reset(); }
+
+void Graph::reset() {
+  if (exec_ != nullptr) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+  if (graph_ != nullptr) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+  exec_ = nullptr;
+  graph_ = nullptr;
+}
+
+Status Graph::begin_capture(const Stream& stream) {
+  // Thread-local mode: other threads' unrelated CUDA calls do not invalidate the capture.
+  return status_of(cudaStreamBeginCapture(stream_of(stream), cudaStreamCaptureModeThreadLocal),
+                   "cudaStreamBeginCapture");
+}
+
+Result<Graph> Graph::end_capture(const Stream& stream) {
+  cudaGraph_t g = nullptr;
+  DSV4_RETURN_IF_ERROR(status_of(cudaStreamEndCapture(stream_of(stream), &g), "cudaStreamEndCapture"));
+  Graph out;
+  out.graph_ = g;
+  cudaGraphExec_t exec = nullptr;
+  DSV4_RETURN_IF_ERROR(status_of(cudaGraphInstantiate(&exec, g, 0), "cudaGraphInstantiate"));
+  out.exec_ = exec;
+  return out;
+}
+
+Status Graph::launch(const Stream& stream) const {
+  return status_of(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), stream_of(stream)), "cudaGraphLaunch");
+}
+
+// ---- memory -------------------------------------------------------------------------
+
+void* RawAllocator::allocate(size_t bytes) {
+  if (cudaSetDevice(device_) != cudaSuccess) return nullptr;
+  void* p = nullptr;
+  if (cudaMalloc(&p, bytes) != cudaSuccess) {
+    (void)cudaGetLastError();  // an allocation failure is not sticky: clear it for later checks
+    return nullptr;
+  }
+  return p;
+}
+
+void RawAllocator::release(void* ptr, size_t /*bytes*/) {
+  if (cudaSetDevice(device_) == cudaSuccess) (void)cudaFree(ptr);
+}
+
+Status copy_to_device(void* dst, const void* src, size_t bytes, const Stream& stream) {
+  return status_of(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(stream)),
+                   "cudaMemcpyAsync (host to device, " + std::to_string(bytes) + " B)");
+}
+
+Status copy_to_host(void* dst, const void* src, size_t bytes, const Stream& stream) {
+  return status_of(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(stream)),
+                   "cudaMemcpyAsync (device to host, " + std::to_string(bytes) + " B)");
+}
+
+Status copy_on_device(void* dst, const void* src, size_t bytes, const Stream& stream) {
+  return status_of(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(stream)),
+                   "cudaMemcpyAsync (device to device, " + std::to_string(bytes) + " B)");
+}
+
+Status memset_device(void* dst, int value, size_t bytes, const Stream& stream) {
+  return status_of(cudaMemsetAsync(dst, value, bytes, stream_of(stream)), "cudaMemsetAsync");
+}
+
+Result<void*> pinned_alloc(size_t bytes) {
+  void* p = nullptr;
+  DSV4_RETURN_IF_ERROR(status_of(cudaMallocHost(&p, bytes), "cudaMallocHost(" + std::to_string(bytes) + " B)"));
+  return p;
+}
+
+void pinned_free(void* ptr) {
+  if (ptr != nullptr) (void)cudaFreeHost(ptr);
+}
+
+Status memory_info(size_t* free_bytes, size_t* total_bytes) {
+  return status_of(cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo");
+}
+
+}  // namespace dsv4::cuda

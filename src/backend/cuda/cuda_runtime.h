@@ -1,0 +1,128 @@
+// The CUDA runtime as the backend uses it: every call checked and turned into a Status
+// that names the call and the runtime's error, RAII streams, events and graphs, and the
+// raw allocator behind DevicePool. Plain C++ (no CUDA headers), so that host code and
+// tests include it freely; only builds with CUDA compile the implementation
+// (cuda_runtime.cpp), and only code that builds with CUDA may call it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "backend/device_pool.h"
+#include "dsv4/status.h"
+
+namespace dsv4::cuda {
+
+// Ok for cudaSuccess, else kInternal (kResourceExhausted for out-of-memory) with
+// "<what>: <cudaErrorName> (<description>)".
+Status status_of(int cuda_error, const std::string& what);
+
+// A kernel launcher's result (cudaGetLastError right after the launch) checked; `kernel`
+// names it in the message.
+inline Status check_launch(int cuda_error, const char* kernel) {
+  return status_of(cuda_error, std::string("launching ") + kernel);
+}
+
+Status set_device(int device);
+
+// A non-blocking stream (no implicit synchronization with the legacy default stream).
+class Stream {
+ public:
+  static Result<Stream> create();
+  Stream() = default;
+  Stream(Stream&& o) noexcept : handle_(o.release()) {}
+  Stream& operator=(Stream&& o) noexcept;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream();
+
+  void* handle() const { return handle_; }  // a cudaStream_t
+  Status synchronize() const;
+
+ private:
+  void* release() {
+    void* h = handle_;
+    handle_ = nullptr;
+    return h;
+  }
+  void* handle_ = nullptr;
+};
+
+// An event; with timing on, elapsed_ms between two recorded events.
+class Event {
+ public:
+  static Result<Event> create(bool timing);
+  Event() = default;
+  Event(Event&& o) noexcept : handle_(o.release()) {}
+  Event& operator=(Event&& o) noexcept;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  ~Event();
+
+  Status record(const Stream& stream);
+  Status synchronize() const;
+  // Makes `stream` wait for this event (the cross-stream dependency).
+  Status wait_on(const Stream& stream) const;
+  static Result<float> elapsed_ms(const Event& start, const Event& end);
+  void* handle() const { return handle_; }
+
+ private:
+  void* release() {
+    void* h = handle_;
+    handle_ = nullptr;
+    return h;
+  }
+  void* handle_ = nullptr;
+};
+
+// Work captured from a stream once (begin_capture .. end_capture) and replayed with one
+// launch: decode steps at fixed padded batch sizes are captured and replayed.
+class Graph {
+ public:
+  Graph() = default;
+  Graph(Graph&& o) noexcept;
+  Graph& operator=(Graph&& o) noexcept;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  ~Graph();
+
+  static Status begin_capture(const Stream& stream);
+  // Ends the capture begun on `stream` and instantiates it.
+  static Result<Graph> end_capture(const Stream& stream);
+  Status launch(const Stream& stream) const;
+  bool valid() const { return exec_ != nullptr; }
+
+ private:
+  void reset();
+  void* graph_ = nullptr;  // cudaGraph_t
+  void* exec_ = nullptr;   // cudaGraphExec_t
+};
+
+// Device memory for DevicePool: cudaMalloc / cudaFree on one device (never managed memory).
+class RawAllocator final : public RawDeviceAllocator {
+ public:
+  explicit RawAllocator(int device) : device_(device) {}
+  void* allocate(size_t bytes) override;
+  void release(void* ptr, size_t bytes) override;
+  std::string describe() const override { return "cudaMalloc on GPU " + std::to_string(device_); }
+
+ private:
+  int device_;
+};
+
+// Copies, stream-ordered. Host memory should be pinned (pinned_alloc) for the copy to be
+// asynchronous; with pageable memory the runtime stages it and the call may block.
+Status copy_to_device(void* dst, const void* src, size_t bytes, const Stream& stream);
+Status copy_to_host(void* dst, const void* src, size_t bytes, const Stream& stream);
+Status copy_on_device(void* dst, const void* src, size_t bytes, const Stream& stream);
+Status memset_device(void* dst, int value, size_t bytes, const Stream& stream);
+
+// Page-locked host memory (upload staging, logits read-back).
+Result<void*> pinned_alloc(size_t bytes);
+void pinned_free(void* ptr);
+
+// Free and total memory of the current device.
+Status memory_info(size_t* free_bytes, size_t* total_bytes);
+
+}  // namespace dsv4::cuda
