@@ -94,6 +94,13 @@ DSV4_DEVICE float mul_rn(float a, float b) {
   return a * b;
 #endif
 }
+DSV4_DEVICE double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
 
 // A launch configuration the launcher refuses (the value of cudaErrorInvalidValue).
 inline constexpr cudaError_t kInvalidValue = cudaErrorInvalidValue;

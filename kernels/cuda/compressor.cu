@@ -18,4 +18,9 @@ int compress_pool_rows(const CompressorShape& s, int64_t n_rows, const float* ap
                                                     rows, ld_row, static_cast<dsv4cu::Stream>(stream)));
 }
 
+int compress_pool_jobs(const CompressorShape& s, const float* ape, const CompressJob* jobs, int64_t n_jobs,
+                       void* stream) {
+  return static_cast<int>(launch_compress_pool_jobs(s, ape, jobs, n_jobs, static_cast<dsv4cu::Stream>(stream)));
+}
+
 }  // namespace dsv4k::cuda

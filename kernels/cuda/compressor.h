@@ -20,4 +20,9 @@ int compress_pool_rows(const CompressorShape& s, int64_t n_rows, const float* ap
                        const float* prev_z, int64_t ld_prev, const float* cur_kv, const float* cur_z, int64_t ld_cur,
                        float* rows, int64_t ld_row, void* stream);
 
+// Same as dsv4k::ref::compress_pool_jobs; `jobs` is a device array of n_jobs (≤ 65535) jobs
+// whose pointers are device pointers.
+int compress_pool_jobs(const CompressorShape& s, const float* ape, const CompressJob* jobs, int64_t n_jobs,
+                       void* stream);
+
 }  // namespace dsv4k::cuda

@@ -39,4 +39,11 @@ void compress_pool(const CompressorShape& s, const float* ape, const float* prev
   }
 }
 
+void compress_pool_jobs(const CompressorShape& s, const float* ape, const CompressJob* jobs, int64_t n_jobs) {
+  for (int64_t j = 0; j < n_jobs; ++j) {
+    const CompressJob& b = jobs[j];
+    compress_pool(s, ape, b.prev_kv, b.prev_z, b.ld_prev, b.cur_kv, b.cur_z, b.ld_cur, b.row);
+  }
+}
+
 }  // namespace dsv4k::ref

@@ -132,16 +132,8 @@ class Backend {
   virtual void sparse_attention(const float* q, int64_t n_q, int64_t ldq, const dsv4k::AttentionShape& s,
                                 const float* kv, int64_t ldkv, const int32_t* cand, int64_t n_cand,
                                 const float* sink, float* out, int64_t ldo, Round round) = 0;
-  // Pools n_rows compressed rows; row r uses prev[r] (may be null) and cur[r] blocks.
-  struct PoolJob {
-    const float* prev_kv;
-    const float* prev_z;
-    int64_t ld_prev;
-    const float* cur_kv;
-    const float* cur_z;
-    int64_t ld_cur;
-    float* row;  // [d]
-  };
+  // Pools n_jobs compressed rows; job r uses its prev (may be null) and cur blocks.
+  using PoolJob = dsv4k::CompressJob;
   // ape [ratio, width] is the position bias added to the scores by block offset.
   virtual void compress_pool(const dsv4k::CompressorShape& s, const float* ape, const PoolJob* jobs,
                              int64_t n_jobs) = 0;

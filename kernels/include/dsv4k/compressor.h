@@ -22,6 +22,19 @@ struct CompressorShape {
   int64_t width() const { return overlap ? 2 * dim : dim; }
 };
 
+// One compressed row to pool, its blocks anywhere in memory: what a decode step or a mixed
+// batch produces, where each sequence's previous block comes from its carried state and its
+// current block from this step's projections.
+struct CompressJob {
+  const float* prev_kv = nullptr;  // [ratio, 2d] ld_prev apart, or nullptr (no previous block)
+  const float* prev_z = nullptr;
+  int64_t ld_prev = 0;
+  const float* cur_kv = nullptr;   // [ratio, width] ld_cur apart
+  const float* cur_z = nullptr;
+  int64_t ld_cur = 0;
+  float* row = nullptr;            // [d]
+};
+
 namespace ref {
 
 // prev_kv / prev_z: [ratio, 2d] rows of the previous block, or nullptr (no previous block);
@@ -29,6 +42,9 @@ namespace ref {
 // ape: [ratio, width]. row: [d] fp32 (not yet rounded or normalized).
 void compress_pool(const CompressorShape& s, const float* ape, const float* prev_kv, const float* prev_z,
                    int64_t ld_prev, const float* cur_kv, const float* cur_z, int64_t ld_cur, float* row);
+
+// compress_pool of every job.
+void compress_pool_jobs(const CompressorShape& s, const float* ape, const CompressJob* jobs, int64_t n_jobs);
 
 }  // namespace ref
 }  // namespace dsv4k

@@ -97,4 +97,54 @@ TEST(CudaEmuCompressor, BatchedRowsChainTheirBlocks) {
   run_case({128, 33, false, false, 3, 9});
 }
 
+// Decode-shaped job lists: each job's previous block is its own carry buffer (or none),
+// current blocks sit at scattered rows of one step buffer, and output rows are written in
+// another order, with untouched gaps between them.
+void run_jobs(int64_t ratio, int64_t dim, bool overlap, uint64_t seed) {
+  SCOPED_TRACE(::testing::Message() << "jobs ratio=" << ratio << " dim=" << dim);
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  const CompressorShape s{ratio, dim, overlap};
+  const int64_t w = s.width(), ld_cur = w + 1, ld_prev = w + 2, ld_row = dim + 4;
+  constexpr int64_t kJobs = 5;
+  const auto ape = normal(static_cast<size_t>(ratio * w), rng, 1.0f);
+  std::vector<std::vector<float>> carry_kv, carry_z;
+  for (int64_t j = 0; j < kJobs; ++j) {
+    carry_kv.push_back(normal(static_cast<size_t>(ratio * ld_prev), rng, 1.0f));
+    carry_z.push_back(normal(static_cast<size_t>(ratio * ld_prev), rng, 2.0f));
+  }
+  const int64_t step_rows = (kJobs + 2) * ratio;
+  const auto step_kv = normal(static_cast<size_t>(step_rows * ld_cur), rng, 1.0f);
+  const auto step_z = normal(static_cast<size_t>(step_rows * ld_cur), rng, 2.0f);
+  const int64_t cur_block[kJobs] = {6, 0, 3, 2, 5};
+  const int64_t out_row[kJobs] = {4, 0, 2, 6, 1};
+  std::vector<float> want(static_cast<size_t>(7 * ld_row), 555.0f), got = want;
+  std::vector<dsv4k::CompressJob> jobs;
+  for (int64_t j = 0; j < kJobs; ++j) {
+    const bool has_prev = j != 1;
+    const int64_t c0 = cur_block[j] * ratio * ld_cur;
+    dsv4k::CompressJob job{has_prev ? carry_kv[static_cast<size_t>(j)].data() : nullptr,
+                           has_prev ? carry_z[static_cast<size_t>(j)].data() : nullptr, ld_prev,
+                           step_kv.data() + c0, step_z.data() + c0, ld_cur, want.data() + out_row[j] * ld_row};
+    dsv4k::ref::compress_pool(s, ape.data(), job.prev_kv, job.prev_z, job.ld_prev, job.cur_kv, job.cur_z, job.ld_cur,
+                              job.row);
+    job.row = got.data() + out_row[j] * ld_row;
+    jobs.push_back(job);
+  }
+  ASSERT_EQ(dsv4k::cuda::launch_compress_pool_jobs(s, ape.data(), jobs.data(), kJobs, nullptr), cudaSuccess);
+  for (size_t e = 0; e < want.size(); ++e)
+    ASSERT_TRUE(same_bits(got[e], want[e])) << e << ": " << got[e] << " vs " << want[e];
+  // The reference's job form is the same loop.
+  std::vector<float> via_ref(want.size(), 555.0f);
+  for (auto& job : jobs) job.row = via_ref.data() + (job.row - got.data());
+  dsv4k::ref::compress_pool_jobs(s, ape.data(), jobs.data(), kJobs);
+  EXPECT_EQ(via_ref, want);
+}
+
+TEST(CudaEmuCompressor, JobListPoolsBlocksFromAnywhere) {
+  run_jobs(4, 72, true, 10);
+  run_jobs(128, 40, false, 11);
+  EXPECT_EQ(dsv4k::cuda::launch_compress_pool_jobs(CompressorShape{4, 8, true}, nullptr, nullptr, 0, nullptr),
+            cudaSuccess);
+}
+
 }  // namespace
