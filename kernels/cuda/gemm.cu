@@ -5,7 +5,7 @@
 
 namespace dsv4k::cuda {
 namespace {
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
+dsv4cu::Stream as_stream(void* stream) { return static_cast<dsv4cu::Stream>(stream); }
 }  // namespace
 
 int gemm_fp8_q(const QuantizedRows& x, const Fp8Weight& w, float* y, int64_t ldy, Round round, void* stream) {

@@ -5,7 +5,7 @@
 
 namespace dsv4k::cuda {
 namespace {
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
+dsv4cu::Stream as_stream(void* stream) { return static_cast<dsv4cu::Stream>(stream); }
 }  // namespace
 
 int gemm_fp8_f_grouped(const float* x, int64_t m, int64_t ldx, const Fp8Weight& w, int64_t n_groups, float* y,

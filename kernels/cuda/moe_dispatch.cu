@@ -5,7 +5,7 @@
 
 namespace dsv4k::cuda {
 namespace {
-cudaStream_t as_stream(void* stream) { return static_cast<cudaStream_t>(stream); }
+dsv4cu::Stream as_stream(void* stream) { return static_cast<dsv4cu::Stream>(stream); }
 }  // namespace
 
 int moe_permute(const int32_t* ids, const float* weights, int64_t n_tokens, int64_t top_k, int64_t n_experts,

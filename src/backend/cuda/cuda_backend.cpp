@@ -1,0 +1,226 @@
+// The CUDA backend (see cuda_backend.h). Each op maps onto the kernel family with the same
+// contract; the only logic here is scratch memory (quantized activations, hyper-connection
+// mixes, the uploaded job list) and the CPU backend's argument conventions.
+#include "backend/cuda/cuda_backend.h"
+
+#include <string>
+#include <vector>
+
+#include "core/check.h"
+#include "cuda/attention.h"
+#include "cuda/compressor.h"
+#include "cuda/elementwise.h"
+#include "cuda/gemm.h"
+#include "cuda/hc.h"
+#include "cuda/indexer.h"
+#include "cuda/kv_row.h"
+#include "cuda/moe_route.h"
+#include "cuda/norm.h"
+#include "cuda/quant.h"
+#include "cuda/rope.h"
+
+namespace dsv4 {
+namespace {
+
+namespace k = dsv4k::cuda;
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(std::unique_ptr<DeviceRuntime> rt) : rt_(std::move(rt)) {}
+
+  std::string name() const override { return "cuda: " + rt_->name(); }
+  int n_threads() const override { return 1; }
+  DeviceRuntime& runtime() { return *rt_; }
+
+  void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
+              Round round) override {
+    if (m == 0) return;
+    const bool q = aq == ActQuant::kE4M3Block;
+    switch (w.kind) {
+      case WeightRef::Kind::kFp8:
+        if (q) return check(k::gemm_fp8_q(quantize(x, m, ldx, w.k()), w.fp8, y, ldy, round, s()), "gemm_fp8_q", m, w);
+        return check(k::gemm_fp8_f(x, m, ldx, w.fp8, y, ldy, round, s()), "gemm_fp8_f", m, w);
+      case WeightRef::Kind::kFp4:
+        if (q) return check(k::gemm_fp4_q(quantize(x, m, ldx, w.k()), w.fp4, y, ldy, round, s()), "gemm_fp4_q", m, w);
+        return check(k::gemm_fp4_f(x, m, ldx, w.fp4, y, ldy, round, s()), "gemm_fp4_f", m, w);
+      case WeightRef::Kind::kBf16:
+        DSV4_CHECK_MSG(!q, "bf16 weights take unquantized activations");
+        return check(k::gemm_bf16(x, m, ldx, w.bf16, y, ldy, round, s()), "gemm_bf16", m, w);
+      case WeightRef::Kind::kF32:
+        DSV4_CHECK_MSG(!q, "fp32 weights take unquantized activations");
+        return check(k::gemm_f32(x, m, ldx, w.f32, y, ldy, round, s()), "gemm_f32", m, w);
+    }
+  }
+
+  void embed(const uint16_t* table, int64_t dim, const int32_t* tokens, int64_t n, float* out) override {
+    check(k::embed(table, dim, tokens, n, out, s()), "embed");
+  }
+  void rmsnorm(const float* x, int64_t n_rows, int64_t dim, int64_t ldx, const uint16_t* w, float eps, float* y,
+               int64_t ldy, Round round) override {
+    check(k::rmsnorm(x, n_rows, dim, ldx, w, eps, y, ldy, round, s()), "rmsnorm");
+  }
+  void head_rmsnorm(float* x, int64_t n_rows, int64_t n_heads, int64_t head_dim, int64_t ldx, float eps,
+                    Round round) override {
+    check(k::head_rmsnorm(x, n_rows, n_heads, head_dim, ldx, eps, round, s()), "head_rmsnorm");
+  }
+  void rope_apply(float* x, int64_t n_rows, int64_t ld_row, int64_t n_heads, int64_t ld_head, int64_t offset,
+                  const float* cos_table, const float* sin_table, int64_t n_freq, bool inverse, Round round) override {
+    check(k::rope_apply(x, n_rows, ld_row, n_heads, ld_head, offset, cos_table, sin_table, n_freq, inverse, round, s()),
+          "rope_apply");
+  }
+  void simulate_e4m3(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) override {
+    check(k::simulate_e4m3(x, n_rows, n_cols, ldx, block, s()), "simulate_e4m3");
+  }
+  void simulate_e2m1(float* x, int64_t n_rows, int64_t n_cols, int64_t ldx, int64_t block) override {
+    check(k::simulate_e2m1(x, n_rows, n_cols, ldx, block, s()), "simulate_e2m1");
+  }
+  void hadamard128(float* x, int64_t n_vec, int64_t ldx, Round round) override {
+    check(k::hadamard128(x, n_vec, ldx, round, s()), "hadamard128");
+  }
+  void scale(float* x, int64_t n, float factor, Round round) override {
+    check(k::scale(x, n, factor, round, s()), "scale");
+  }
+  void add(const float* a, const float* b, float* out, int64_t n, Round round) override {
+    check(k::add(a, b, out, n, round, s()), "add");
+  }
+
+  void hc_pre(const float* X, int64_t n, const dsv4k::HcParams& p, const float* fn, const float* scale_,
+              const float* base, float* y, float* post, float* comb, Round round) override {
+    if (n == 0) return;
+    const int64_t n_mix = (2 + p.hc) * p.hc;
+    float* mix = scratch(&mix_, n * n_mix * sizeof(float)).as<float>();
+    check(k::hc_mix(X, n, p, fn, n_mix, mix, s()), "hc_mix");
+    check(k::hc_pre_finish(X, n, p, mix, scale_, base, y, post, comb, round, s()), "hc_pre_finish");
+  }
+  void hc_post(const float* o, const float* X, const float* post, const float* comb, int64_t n,
+               const dsv4k::HcParams& p, float* X_out, Round round) override {
+    check(k::hc_post(o, X, post, comb, n, p, X_out, round, s()), "hc_post");
+  }
+  void hc_head(const float* X, int64_t n, const dsv4k::HcParams& p, const float* fn, const float* scale_,
+               const float* base, float* y, Round round) override {
+    if (n == 0) return;
+    float* mix = scratch(&mix_, n * p.hc * sizeof(float)).as<float>();
+    check(k::hc_mix(X, n, p, fn, p.hc, mix, s()), "hc_mix");
+    check(k::hc_head_finish(X, n, p, mix, scale_, base, y, round, s()), "hc_head_finish");
+  }
+
+  void sparse_attention(const float* q, int64_t n_q, int64_t ldq, const dsv4k::AttentionShape& sh, const float* kv,
+                        int64_t ldkv, const int32_t* cand, int64_t n_cand, const float* sink, float* out, int64_t ldo,
+                        Round round) override {
+    check(k::sparse_attention(q, n_q, ldq, sh, kv, ldkv, cand, n_cand, sink, out, ldo, round, s()), "sparse_attention");
+  }
+  void compress_pool(const dsv4k::CompressorShape& sh, const float* ape, const PoolJob* jobs, int64_t n_jobs) override {
+    if (n_jobs == 0) return;
+    const size_t bytes = static_cast<size_t>(n_jobs) * sizeof(PoolJob);
+    // Rewriting the list is safe: the copy is stream-ordered after the kernel that read the
+    // previous one.
+    PoolBuffer& buf = scratch(&jobs_, bytes);
+    must(rt_->copy(buf.get(), jobs, bytes, CopyKind::kHostToDevice), "uploading compressor jobs");
+    check(k::compress_pool_jobs(sh, ape, buf.as<dsv4k::CompressJob>(), n_jobs, s()), "compress_pool_jobs");
+  }
+  void indexer_scores(const float* q, int64_t n_q, int64_t ldq, int64_t n_heads, int64_t head_dim, const float* w,
+                      const float* keys, int64_t n_keys, const int64_t* n_visible, float* scores, Round round) override {
+    check(k::indexer_scores(q, n_q, ldq, n_heads, head_dim, w, keys, n_keys, n_visible, scores, round, s()),
+          "indexer_scores");
+  }
+  void topk_rows(const float* scores, int64_t n_q, int64_t n_keys, const int64_t* n_visible, int64_t kk,
+                 int32_t* idx) override {
+    check(k::topk_rows(scores, n_q, n_keys, n_visible, kk, idx, s()), "topk_rows");
+  }
+
+  void encode_kv_rows(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
+                      uint8_t* out) override {
+    switch (f) {
+      case KvRowFormat::kFp8: return check(k::encode_kv_fp8_rows(rows, n, ld, dim, rope_dim, out, s()), "encode_kv_fp8");
+      case KvRowFormat::kFp4: return check(k::encode_kv_fp4_rows(rows, n, ld, dim, out, s()), "encode_kv_fp4");
+      case KvRowFormat::kBf16: return check(k::encode_kv_bf16_rows(rows, n, ld, dim, out, s()), "encode_kv_bf16");
+      case KvRowFormat::kF32:
+        return must(rt_->copy_2d(out, static_cast<size_t>(4 * dim), rows, static_cast<size_t>(4 * ld),
+                                 static_cast<size_t>(4 * dim), static_cast<size_t>(n), CopyKind::kDeviceToDevice),
+                    "copying fp32 KV rows");
+    }
+  }
+  void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* rows,
+                      int64_t ld) override {
+    switch (f) {
+      case KvRowFormat::kFp8: return check(k::decode_kv_fp8_rows(in, n, dim, rope_dim, rows, ld, s()), "decode_kv_fp8");
+      case KvRowFormat::kFp4: return check(k::decode_kv_fp4_rows(in, n, dim, rows, ld, s()), "decode_kv_fp4");
+      case KvRowFormat::kBf16: return check(k::decode_kv_bf16_rows(in, n, dim, rows, ld, s()), "decode_kv_bf16");
+      case KvRowFormat::kF32:
+        return must(rt_->copy_2d(rows, static_cast<size_t>(4 * ld), in, static_cast<size_t>(4 * dim),
+                                 static_cast<size_t>(4 * dim), static_cast<size_t>(n), CopyKind::kDeviceToDevice),
+                    "copying fp32 KV rows");
+    }
+  }
+
+  void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias, int32_t* ids,
+                  float* weights) override {
+    check(k::route_topk(logits, n, p, bias, ids, weights, s()), "route_topk");
+  }
+  void route_hash(const float* logits, int64_t n, const dsv4k::RouteParams& p, const int64_t* table_rows, int32_t* ids,
+                  float* weights) override {
+    check(k::route_hash(logits, n, p, table_rows, ids, weights, s()), "route_hash");
+  }
+  void swiglu(const float* g, const float* u, int64_t n, int64_t inter, int64_t ld, const float* weight, float limit,
+              float* h, int64_t ldh, Round round) override {
+    check(k::swiglu(g, u, n, inter, ld, weight, limit, h, ldh, round, s()), "swiglu");
+  }
+  void moe_combine(const float* expert_out, const float* shared, int64_t n, int64_t kk, int64_t d, float* out,
+                   Round round) override {
+    check(k::moe_combine(expert_out, shared, n, kk, d, out, round, s()), "moe_combine");
+  }
+
+ private:
+  void* s() const { return rt_->stream(); }
+
+  void check(int err, const char* op) const {
+    if (err != 0) DSV4_CHECK_MSG(false, std::string("CUDA backend: launching ") + op + " failed: " + rt_->error_name(err));
+  }
+  void check(int err, const char* op, int64_t m, const WeightRef& w) const {
+    if (err != 0)
+      DSV4_CHECK_MSG(false, std::string("CUDA backend: launching ") + op + " (m " + std::to_string(m) + ", n " +
+                                std::to_string(w.n()) + ", k " + std::to_string(w.k()) + ") failed: " +
+                                rt_->error_name(err));
+  }
+  static void must(const Status& st, const char* what) {
+    DSV4_CHECK_MSG(st.is_ok(), std::string("CUDA backend: ") + what + ": " + st.to_string());
+  }
+
+  // A scratch block of at least `bytes`, grown by reallocation. Giving the old block back
+  // at once is safe: the pool reuses it only for work on this same stream, ordered after
+  // the kernels that still read it.
+  PoolBuffer& scratch(PoolBuffer* buf, size_t bytes) {
+    if (buf->bytes() < bytes) {
+      buf->reset();
+      Result<PoolBuffer> b = allocate_buffer(rt_->pool(), bytes, rt_->stream());
+      must(b.status(), "scratch memory");
+      *buf = std::move(b).value();
+    }
+    return *buf;
+  }
+
+  dsv4k::QuantizedRows quantize(const float* x, int64_t m, int64_t ldx, int64_t kdim) {
+    DSV4_CHECK_MSG(kdim % dsv4k::kFp8Block == 0, "FP8 activation quantization needs k to be a multiple of 128");
+    auto* q = scratch(&q_, static_cast<size_t>(m * kdim)).as<uint8_t>();
+    auto* qs = scratch(&q_scale_, static_cast<size_t>(m * (kdim / dsv4k::kFp8Block)) * sizeof(float)).as<float>();
+    check(k::quantize_e4m3(x, m, kdim, ldx, dsv4k::kFp8Block, q, qs, s()), "quantize_e4m3");
+    return {q, qs, m, kdim};
+  }
+
+  std::unique_ptr<DeviceRuntime> rt_;
+  PoolBuffer q_, q_scale_, mix_, jobs_;  // scratch; declared after rt_ so they go back first
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend(std::unique_ptr<DeviceRuntime> runtime) {
+  return std::make_unique<CudaBackend>(std::move(runtime));
+}
+
+DeviceRuntime& cuda_backend_runtime(Backend& backend) {
+  auto* cb = dynamic_cast<CudaBackend*>(&backend);
+  DSV4_CHECK_MSG(cb != nullptr, "cuda_backend_runtime of a backend that is not the CUDA backend");
+  return cb->runtime();
+}
+
+}  // namespace dsv4

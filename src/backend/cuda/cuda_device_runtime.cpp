@@ -1,0 +1,73 @@
+// The CUDA runtime's DeviceRuntime (see device_runtime.h): one non-blocking stream, a
+// DevicePool over cudaMalloc, checked async copies.
+#include <cuda_runtime.h>
+
+#include "backend/cuda/cuda_runtime.h"
+#include "backend/cuda/device_runtime.h"
+#include "backend/cuda_device.h"
+
+namespace dsv4 {
+namespace {
+
+cudaMemcpyKind kind_of(CopyKind k) {
+  switch (k) {
+    case CopyKind::kHostToDevice: return cudaMemcpyHostToDevice;
+    case CopyKind::kDeviceToHost: return cudaMemcpyDeviceToHost;
+    case CopyKind::kDeviceToDevice: return cudaMemcpyDeviceToDevice;
+  }
+  return cudaMemcpyDefault;
+}
+
+class CudaDeviceRuntime final : public DeviceRuntime {
+ public:
+  CudaDeviceRuntime(int device, std::string name, cuda::Stream stream)
+      : name_(std::move(name)), stream_(std::move(stream)), raw_(device), pool_(raw_) {}
+  std::string name() const override { return name_; }
+  void* stream() const override { return stream_.handle(); }
+  DevicePool& pool() override { return pool_; }
+  Status copy(void* dst, const void* src, size_t bytes, CopyKind kind) override {
+    if (bytes == 0) return Status::ok();
+    return cuda::status_of(cudaMemcpyAsync(dst, src, bytes, kind_of(kind), static_cast<cudaStream_t>(stream())),
+                           "cudaMemcpyAsync of " + std::to_string(bytes) + " B");
+  }
+  Status copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                 CopyKind kind) override {
+    if (width == 0 || height == 0) return Status::ok();
+    return cuda::status_of(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind_of(kind),
+                                             static_cast<cudaStream_t>(stream())),
+                           "cudaMemcpy2DAsync");
+  }
+  Status synchronize() override { return stream_.synchronize(); }
+  std::string error_name(int code) const override {
+    const auto e = static_cast<cudaError_t>(code);
+    return std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")";
+  }
+
+ private:
+  std::string name_;
+  cuda::Stream stream_;
+  cuda::RawAllocator raw_;
+  DevicePool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DeviceRuntime>> make_cuda_device_runtime(int device) {
+  const CudaDevices devices = query_cuda_devices();
+  const CudaDeviceInfo* info = nullptr;
+  for (const CudaDeviceInfo& d : devices.devices)
+    if (d.index == device) info = &d;
+  if (info == nullptr) {
+    return unavailable("no CUDA device " + std::to_string(device) +
+                       (devices.unavailable_reason.empty() ? std::string() : ": " + devices.unavailable_reason));
+  }
+  DSV4_RETURN_IF_ERROR(check_cuda_device_supported(*info));
+  DSV4_RETURN_IF_ERROR(cuda::set_device(device));
+  Result<cuda::Stream> stream = cuda::Stream::create();
+  if (!stream.is_ok()) return stream.status();
+  std::unique_ptr<DeviceRuntime> rt = std::make_unique<CudaDeviceRuntime>(
+      device, "GPU " + std::to_string(device) + " (" + info->name + ")", std::move(stream).value());
+  return rt;
+}
+
+}  // namespace dsv4

@@ -1,0 +1,49 @@
+// DeviceRuntime: what the CUDA backend needs from a device besides its kernels: a stream to
+// launch on, device memory (a DevicePool), copies, and a way to wait.
+//
+// Two implementations: the CUDA runtime on a GPU (cuda_device_runtime.cpp, builds with CUDA
+// only), and the host emulation (host_device_runtime.cpp, every build), where "device"
+// memory is host memory and the kernels are the emulated ones (dsv4_cuda_kernels_emu). The
+// backend's code is the same for both, so everything but the kernels' device arithmetic is
+// tested on machines without a GPU.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "backend/device_pool.h"
+#include "dsv4/status.h"
+
+namespace dsv4 {
+
+enum class CopyKind : uint8_t { kHostToDevice, kDeviceToHost, kDeviceToDevice };
+
+class DeviceRuntime {
+ public:
+  virtual ~DeviceRuntime() = default;
+  // "GPU 0 (NVIDIA H100 80GB HBM3)" or "host emulation".
+  virtual std::string name() const = 0;
+  // The stream every kernel of the backend is launched on (a cudaStream_t; null emulated).
+  virtual void* stream() const = 0;
+  virtual DevicePool& pool() = 0;
+  // Stream-ordered copies; host memory may be pageable (then the call returns once the
+  // source has been read).
+  virtual Status copy(void* dst, const void* src, size_t bytes, CopyKind kind) = 0;
+  // height rows of `width` bytes, rows dpitch / spitch bytes apart.
+  virtual Status copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                         CopyKind kind) = 0;
+  // Waits for everything launched so far; reports errors raised while kernels ran.
+  virtual Status synchronize() = 0;
+  // The name of a kernel launcher's error code, for messages.
+  virtual std::string error_name(int code) const = 0;
+};
+
+// The host emulation (every build).
+std::unique_ptr<DeviceRuntime> make_host_device_runtime();
+
+// The CUDA runtime on GPU `device`: an unavailable Status naming the reason when the GPU is
+// missing or unsupported. Defined in dsv4_cuda_backend, which exists in builds with CUDA only.
+Result<std::unique_ptr<DeviceRuntime>> make_cuda_device_runtime(int device);
+
+}  // namespace dsv4
