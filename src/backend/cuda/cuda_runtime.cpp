@@ -24,72 +24,48 @@ Status set_device(int device) {
   return status_of(cudaSetDevice(device), "cudaSetDevice(" + std::to_string(device) + ")");
 }
 
-// ---- Stream -------------------------------------------------------------------------
+// ---- Stream and Event ----------------------------------------------------------------
+
+namespace {
+void destroy_stream(void* s) { (void)cudaStreamDestroy(static_cast<cudaStream_t>(s)); }
+void destroy_event(void* e) { (void)cudaEventDestroy(static_cast<cudaEvent_t>(e)); }
+cudaEvent_t event_of(const Event& e) { return static_cast<cudaEvent_t>(e.handle()); }
+}  // namespace
 
 Result<Stream> Stream::create() {
   cudaStream_t s = nullptr;
   DSV4_RETURN_IF_ERROR(status_of(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags"));
   Stream out;
-  out.handle_ = s;
+  out.h_ = UniqueHandle(s, destroy_stream);
   return out;
 }
 
-Stream& Stream::operator=(Stream&& o) noexcept {
-  if (this != &o) {
-    if (handle_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(handle_));
-    handle_ = o.release();
-  }
-  return *this;
-}
-
-Stream::~Stream() {
-  if (handle_ != nullptr) cudaStreamDestroy(static_cast<cudaStream_t>(handle_));
-}
-
 Status Stream::synchronize() const {
-  return status_of(cudaStreamSynchronize(static_cast<cudaStream_t>(handle_)), "cudaStreamSynchronize");
+  return status_of(cudaStreamSynchronize(stream_of(*this)), "cudaStreamSynchronize");
 }
-
-// ---- Event --------------------------------------------------------------------------
 
 Result<Event> Event::create(bool timing) {
   cudaEvent_t e = nullptr;
   DSV4_RETURN_IF_ERROR(
       status_of(cudaEventCreateWithFlags(&e, timing ? cudaEventDefault : cudaEventDisableTiming), "cudaEventCreate"));
   Event out;
-  out.handle_ = e;
+  out.h_ = UniqueHandle(e, destroy_event);
   return out;
 }
 
-Event& Event::operator=(Event&& o) noexcept {
-  if (this != &o) {
-    if (handle_ != nullptr) cudaEventDestroy(static_cast<cudaEvent_t>(handle_));
-    handle_ = o.release();
-  }
-  return *this;
-}
-
-Event::~Event() {
-  if (handle_ != nullptr) cudaEventDestroy(static_cast<cudaEvent_t>(handle_));
-}
-
 Status Event::record(const Stream& stream) {
-  return status_of(cudaEventRecord(static_cast<cudaEvent_t>(handle_), stream_of(stream)), "cudaEventRecord");
+  return status_of(cudaEventRecord(event_of(*this), stream_of(stream)), "cudaEventRecord");
 }
 
-Status Event::synchronize() const {
-  return status_of(cudaEventSynchronize(static_cast<cudaEvent_t>(handle_)), "cudaEventSynchronize");
-}
+Status Event::synchronize() const { return status_of(cudaEventSynchronize(event_of(*this)), "cudaEventSynchronize"); }
 
 Status Event::wait_on(const Stream& stream) const {
-  return status_of(cudaStreamWaitEvent(stream_of(stream), static_cast<cudaEvent_t>(handle_), 0), "cudaStreamWaitEvent");
+  return status_of(cudaStreamWaitEvent(stream_of(stream), event_of(*this), 0), "cudaStreamWaitEvent");
 }
 
 Result<float> Event::elapsed_ms(const Event& start, const Event& end) {
   float ms = 0.0f;
-  DSV4_RETURN_IF_ERROR(status_of(
-      cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start.handle_), static_cast<cudaEvent_t>(end.handle_)),
-      "cudaEventElapsedTime"));
+  DSV4_RETURN_IF_ERROR(status_of(cudaEventElapsedTime(&ms, event_of(start), event_of(end)), "cudaEventElapsedTime"));
   return ms;
 }
 

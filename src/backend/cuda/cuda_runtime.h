@@ -26,54 +26,60 @@ inline Status check_launch(int cuda_error, const char* kernel) {
 
 Status set_device(int device);
 
+// A move-only owner of a runtime handle (a cudaStream_t, a cudaEvent_t), released by the
+// function it was made with.
+class UniqueHandle {
+ public:
+  UniqueHandle() = default;
+  UniqueHandle(void* handle, void (*destroy)(void*)) : handle_(handle), destroy_(destroy) {}
+  UniqueHandle(UniqueHandle&& o) noexcept : handle_(o.handle_), destroy_(o.destroy_) { o.handle_ = nullptr; }
+  UniqueHandle& operator=(UniqueHandle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      handle_ = o.handle_;
+      destroy_ = o.destroy_;
+      o.handle_ = nullptr;
+    }
+    return *this;
+  }
+  UniqueHandle(const UniqueHandle&) = delete;
+  UniqueHandle& operator=(const UniqueHandle&) = delete;
+  ~UniqueHandle() { reset(); }
+  void* get() const { return handle_; }
+
+ private:
+  void reset() {
+    if (handle_ != nullptr) destroy_(handle_);
+    handle_ = nullptr;
+  }
+  void* handle_ = nullptr;
+  void (*destroy_)(void*) = nullptr;
+};
+
 // A non-blocking stream (no implicit synchronization with the legacy default stream).
 class Stream {
  public:
   static Result<Stream> create();
-  Stream() = default;
-  Stream(Stream&& o) noexcept : handle_(o.release()) {}
-  Stream& operator=(Stream&& o) noexcept;
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  ~Stream();
-
-  void* handle() const { return handle_; }  // a cudaStream_t
+  void* handle() const { return h_.get(); }  // a cudaStream_t
   Status synchronize() const;
 
  private:
-  void* release() {
-    void* h = handle_;
-    handle_ = nullptr;
-    return h;
-  }
-  void* handle_ = nullptr;
+  UniqueHandle h_;
 };
 
 // An event; with timing on, elapsed_ms between two recorded events.
 class Event {
  public:
   static Result<Event> create(bool timing);
-  Event() = default;
-  Event(Event&& o) noexcept : handle_(o.release()) {}
-  Event& operator=(Event&& o) noexcept;
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  ~Event();
-
   Status record(const Stream& stream);
   Status synchronize() const;
   // Makes `stream` wait for this event (the cross-stream dependency).
   Status wait_on(const Stream& stream) const;
   static Result<float> elapsed_ms(const Event& start, const Event& end);
-  void* handle() const { return handle_; }
+  void* handle() const { return h_.get(); }
 
  private:
-  void* release() {
-    void* h = handle_;
-    handle_ = nullptr;
-    return h;
-  }
-  void* handle_ = nullptr;
+  UniqueHandle h_;
 };
 
 // Work captured from a stream once (begin_capture .. end_capture) and replayed with one
