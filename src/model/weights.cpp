@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/check.h"
 #include "core/log.h"
 #include "model/topology.h"
 
@@ -47,6 +48,8 @@ class Binder {
   const T* ptr(const std::string& name) {
     const TensorView* t = views_.at(name);
     if (reinterpret_cast<uintptr_t>(t->data) % alignof(T) == 0) return static_cast<const T*>(t->data);
+    // Device copies are laid out aligned by their uploader; host code must not touch them.
+    DSV4_CHECK_MSG(t->device == Device::kCpu, "device tensor '" + name + "' is not aligned for its type");
     // Offsets in a safetensors file need not be aligned; copy rather than read misaligned.
     DSV4_LOG_DEBUG("tensor '%s' is not %zu-byte aligned; using a copy", name.c_str(), alignof(T));
     auto copy = std::make_unique<uint8_t[]>(static_cast<size_t>(t->nbytes()));
@@ -110,7 +113,10 @@ class Binder {
     m.gate = bf16(p + "ffn.gate.weight");
     if (c_.is_hash_layer(layer_id)) {
       m.tid2eid = ptr<int64_t>(p + "ffn.gate.tid2eid");
-      DSV4_RETURN_IF_ERROR(check_hash_table(p + "ffn.gate.tid2eid", m.tid2eid));
+      // Values can be read on the host only; device copies come from a host binding that
+      // checked them (model/device_weights.h).
+      if (views_.at(p + "ffn.gate.tid2eid")->device == Device::kCpu)
+        DSV4_RETURN_IF_ERROR(check_hash_table(p + "ffn.gate.tid2eid", m.tid2eid));
     } else {
       m.gate_bias = ptr<float>(p + "ffn.gate.bias");
     }
