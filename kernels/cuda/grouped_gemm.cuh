@@ -1,11 +1,11 @@
-// Grouped GEMMs, SIMT versions, built on the tile of gemm.cuh:
+// Grouped GEMMs, SIMT versions, built on the tile of gemm_tile.cuh:
 //   - the `wo_a` projection: gemm_fp8_f over column / row slices per group, one grid z
 //     index per group (contract dsv4k::ref::gemm_fp8_f_grouped, dsv4k/gemm.h);
 //   - the routed experts' FP4 GEMM: the contract of dsv4k::ref::gemm_fp4_grouped_q
 //     (dsv4k/moe_dispatch.h).
 //
 // For the experts, rows come sorted by expert (ref::moe_permute); each block computes one kBm x kBn tile of one expert's rows with the
-// GEMM tile of gemm.cuh, so every output row is accumulated exactly as gemm_fp4_q would
+// GEMM tile of gemm_tile.cuh, so every output row is accumulated exactly as gemm_fp4_q would
 // accumulate it (per-32 partial sums promoted in increasing k).
 //
 // The schedule needs no host round trip (CUDA graphs capture it): the host only knows P =
@@ -17,7 +17,7 @@
 #include <cstdint>
 
 #include "cuda/compat.cuh"
-#include "cuda/gemm.cuh"
+#include "cuda/gemm_tile.cuh"
 #include "dsv4k/gemm.h"
 
 namespace dsv4k::cuda {
