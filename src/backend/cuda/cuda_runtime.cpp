@@ -53,8 +53,8 @@ Result<Event> Event::create(bool timing) {
   return out;
 }
 
-Status Event::record(const Stream& stream) {
-  return status_of(cudaEventRecord(event_of(*this), stream_of(stream)), "cudaEventRecord");
+Status Event::record(void* stream) {
+  return status_of(cudaEventRecord(event_of(*this), static_cast<cudaStream_t>(stream)), "cudaEventRecord");
 }
 
 Status Event::synchronize() const { return status_of(cudaEventSynchronize(event_of(*this)), "cudaEventSynchronize"); }

@@ -71,7 +71,8 @@ class Stream {
 class Event {
  public:
   static Result<Event> create(bool timing);
-  Status record(const Stream& stream);
+  Status record(const Stream& stream) { return record(stream.handle()); }
+  Status record(void* stream);  // a cudaStream_t
   Status synchronize() const;
   // Makes `stream` wait for this event (the cross-stream dependency).
   Status wait_on(const Stream& stream) const;

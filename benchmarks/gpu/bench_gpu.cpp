@@ -1,0 +1,207 @@
+// GPU kernel benchmarks at DeepSeek-V4-Flash shapes: each kernel's time, the bytes it must
+// move and the FLOPs it must do, next to the device's measured ceilings (copy bandwidth,
+// fp32 FMA rate) from the same run. Prints a Markdown table; on a machine without a
+// supported GPU it says why and exits 0.
+//
+//   build/benchmarks/gpu/dsv4_gpu_bench [--reps N]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "backend/cuda/cuda_runtime.h"
+#include "backend/cuda/device_runtime.h"
+#include "cuda/attention.h"
+#include "cuda/gemm.h"
+#include "cuda/grouped_gemm.h"
+#include "cuda/moe_dispatch.h"
+#include "cuda/norm.h"
+#include "cuda/quant.h"
+#include "device_ceilings.h"
+
+namespace dsv4::gpu_bench {
+namespace {
+
+using dsv4k::Round;
+namespace k = dsv4k::cuda;
+
+struct Bench {
+  DeviceRuntime& rt;
+  DeviceCeilings ceil;
+  int reps;
+  std::vector<PoolBuffer> keep;
+  std::mt19937 rng{7};
+
+  template <typename T>
+  T* random(size_t n) {
+    std::vector<T> h(n);
+    for (auto& v : h) {
+      if constexpr (std::is_floating_point_v<T>)
+        v = std::uniform_real_distribution<T>(-1, 1)(rng);
+      else
+        v = static_cast<T>(rng() & 0x77);  // finite e4m3 / e2m1 codes, mid-range E8M0 scales
+    }
+    Result<PoolBuffer> b = allocate_buffer(rt.pool(), n * sizeof(T), rt.stream());
+    if (!b.is_ok()) die(b.status());
+    T* p = b->as<T>();
+    die_if(rt.copy(p, h.data(), n * sizeof(T), CopyKind::kHostToDevice));
+    keep.push_back(std::move(b).value());
+    return p;
+  }
+  template <typename T>
+  T* fill(size_t n, T value) {
+    std::vector<T> h(n, value);
+    Result<PoolBuffer> b = allocate_buffer(rt.pool(), n * sizeof(T), rt.stream());
+    if (!b.is_ok()) die(b.status());
+    T* p = b->as<T>();
+    die_if(rt.copy(p, h.data(), n * sizeof(T), CopyKind::kHostToDevice));
+    keep.push_back(std::move(b).value());
+    return p;
+  }
+  static void die(const Status& s) {
+    std::fprintf(stderr, "dsv4_gpu_bench: %s\n", s.to_string().c_str());
+    std::exit(1);
+  }
+  static void die_if(const Status& s) {
+    if (!s.is_ok()) die(s);
+  }
+
+  // The mean over `reps` launches after a warm-up; a launch error ends the run.
+  double time_us(const std::function<int()>& launch) {
+    die_if(cuda::check_launch(launch(), "benchmark kernel"));
+    Result<cuda::Event> a = cuda::Event::create(true), b = cuda::Event::create(true);
+    die_if(a.status());
+    die_if(b.status());
+    die_if(record(*a));
+    for (int r = 0; r < reps; ++r) die_if(cuda::check_launch(launch(), "benchmark kernel"));
+    die_if(record(*b));
+    die_if(b->synchronize());
+    Result<float> ms = cuda::Event::elapsed_ms(*a, *b);
+    die_if(ms.status());
+    return static_cast<double>(*ms) * 1e3 / reps;
+  }
+  Status record(cuda::Event& e) { return e.record(rt.stream()); }
+
+  void row(const std::string& name, double us, double bytes, double flops) {
+    const double gbs = bytes / (us * 1e-6) / 1e9, gflops = flops / (us * 1e-6) / 1e9;
+    std::printf("| %s | %.1f | %.0f | %.2f | %.0f | %.3f |\n", name.c_str(), us, gbs, gbs / ceil.copy_gbs, gflops,
+                gflops / ceil.fma_gflops);
+  }
+};
+
+void run(Bench& b) {
+  std::printf("| kernel | us | GB/s | of copy BW | GFLOP/s | of fp32 FMA |\n|---|---|---|---|---|---|\n");
+  void* s = b.rt.stream();
+  // Dense FP8 projections (hidden 4096), decode (m = 1, 32) and a prefill chunk (m = 512).
+  const int64_t n = 4096, kd = 4096;
+  const uint8_t* w8 = b.random<uint8_t>(static_cast<size_t>(n * kd));
+  const uint8_t* s8 = b.fill<uint8_t>(static_cast<size_t>((n / 128) * (kd / 128)), 120);
+  for (int64_t m : {1, 32, 512}) {
+    uint8_t* xq = b.random<uint8_t>(static_cast<size_t>(m * kd));
+    float* xs = b.fill<float>(static_cast<size_t>(m * (kd / 128)), 1.0f);
+    float* y = b.fill<float>(static_cast<size_t>(m * n), 0.0f);
+    const double us = b.time_us([&] {
+      return k::gemm_fp8_q({xq, xs, m, kd}, {w8, s8, n, kd}, y, n, Round::kBf16, s);
+    });
+    b.row("gemm_fp8_q 4096x4096 m=" + std::to_string(m), us, static_cast<double>(n * kd + m * kd + 4 * m * n),
+          2.0 * static_cast<double>(m * n * kd));
+  }
+  // Routed experts: 256 experts of [2048, 4096] FP4, decode batch of 64 tokens x top-6.
+  {
+    const int64_t e = 256, inter = 2048, tokens = 64, top_k = 6, P = tokens * top_k;
+    std::vector<dsv4k::Fp4Weight> views;
+    for (int64_t i = 0; i < e; ++i)
+      views.push_back({b.random<uint8_t>(static_cast<size_t>(inter * kd / 2)),
+                       b.fill<uint8_t>(static_cast<size_t>(inter * kd / 32), 120), inter, kd});
+    std::vector<uint8_t> raw(views.size() * sizeof(dsv4k::Fp4Weight));
+    std::memcpy(raw.data(), views.data(), raw.size());
+    uint8_t* dviews = b.fill<uint8_t>(raw.size(), 0);
+    Bench::die_if(b.rt.copy(dviews, raw.data(), raw.size(), CopyKind::kHostToDevice));
+    std::vector<int32_t> ids;
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t j = 0; j < top_k; ++j) ids.push_back(static_cast<int32_t>((t * 37 + j * 41) % e));
+    int32_t* dids = b.fill<int32_t>(ids.size(), 0);
+    Bench::die_if(b.rt.copy(dids, ids.data(), ids.size() * 4, CopyKind::kHostToDevice));
+    int32_t *off = b.fill<int32_t>(static_cast<size_t>(e + 1), 0), *tok = b.fill<int32_t>(static_cast<size_t>(P), 0),
+            *pos = b.fill<int32_t>(static_cast<size_t>(P), 0);
+    const double us_p = b.time_us([&] { return k::moe_permute(dids, nullptr, tokens, top_k, e, off, tok, pos, nullptr, s); });
+    b.row("moe_permute 64 tokens x 6 of 256", us_p, 4.0 * static_cast<double>(2 * e * P), 0);
+    Bench::die_if(b.rt.synchronize());
+    uint8_t* xq = b.random<uint8_t>(static_cast<size_t>(tokens * kd));
+    float* xs = b.fill<float>(static_cast<size_t>(tokens * (kd / 128)), 1.0f);
+    float* y = b.fill<float>(static_cast<size_t>(P * inter), 0.0f);
+    // Distinct experts touched: every expert's weights are read once.
+    int64_t touched = 0;
+    {
+      std::vector<bool> seen(static_cast<size_t>(e));
+      for (int32_t id : ids) seen[static_cast<size_t>(id)] = true;
+      for (bool v : seen) touched += v ? 1 : 0;
+    }
+    const double us = b.time_us([&] {
+      return k::gemm_fp4_grouped_q({xq, xs, P, kd}, tok, off, reinterpret_cast<const dsv4k::Fp4Weight*>(dviews), e,
+                                   inter, y, inter, Round::kBf16, s);
+    });
+    b.row("gemm_fp4_grouped_q w1 (" + std::to_string(touched) + " experts)", us,
+          static_cast<double>(touched) * static_cast<double>(inter * kd) * (0.5 + 1.0 / 32),
+          2.0 * static_cast<double>(P * inter * kd));
+  }
+  // Sparse attention decode: 64 queries x 64 heads x 512, 640 candidates (window + top-k).
+  {
+    const int64_t nq = 64, heads = 64, hd = 512, ncand = 640, nkv = 4096;
+    float* q = b.random<float>(static_cast<size_t>(nq * heads * hd));
+    float* kv = b.random<float>(static_cast<size_t>(nkv * hd));
+    std::vector<int32_t> cand(static_cast<size_t>(nq * ncand));
+    for (size_t i = 0; i < cand.size(); ++i) cand[i] = static_cast<int32_t>((i * 7) % nkv);
+    int32_t* dcand = b.fill<int32_t>(cand.size(), 0);
+    Bench::die_if(b.rt.copy(dcand, cand.data(), cand.size() * 4, CopyKind::kHostToDevice));
+    float* sink = b.random<float>(static_cast<size_t>(heads));
+    float* out = b.fill<float>(static_cast<size_t>(nq * heads * hd), 0.0f);
+    const dsv4k::AttentionShape sh{heads, hd, 0.044f};
+    const double us = b.time_us([&] {
+      return k::sparse_attention(q, nq, heads * hd, sh, kv, hd, dcand, ncand, sink, out, heads * hd, Round::kBf16, s);
+    });
+    b.row("sparse_attention decode 64x64 heads, 640 rows", us,
+          4.0 * static_cast<double>(nq * ncand * hd + 2 * nq * heads * hd),
+          4.0 * static_cast<double>(nq * heads * ncand * hd));
+  }
+  // RMSNorm and activation quantization over a 512-token chunk of 4096.
+  {
+    const int64_t rows = 512, d = 4096;
+    float* x = b.random<float>(static_cast<size_t>(rows * d));
+    float* y = b.fill<float>(static_cast<size_t>(rows * d), 0.0f);
+    uint16_t* w = b.fill<uint16_t>(static_cast<size_t>(d), 0x3F80);
+    const double us = b.time_us([&] { return k::rmsnorm(x, rows, d, d, w, 1e-6f, y, d, Round::kBf16, s); });
+    b.row("rmsnorm 512x4096", us, 8.0 * static_cast<double>(rows * d), 3.0 * static_cast<double>(rows * d));
+    uint8_t* q8 = b.fill<uint8_t>(static_cast<size_t>(rows * d), 0);
+    float* qs = b.fill<float>(static_cast<size_t>(rows * d / 128), 0.0f);
+    const double uq = b.time_us([&] { return k::quantize_e4m3(x, rows, d, d, 128, q8, qs, s); });
+    b.row("quantize_e4m3 512x4096", uq, 5.0 * static_cast<double>(rows * d), 2.0 * static_cast<double>(rows * d));
+  }
+}
+
+}  // namespace
+}  // namespace dsv4::gpu_bench
+
+int main(int argc, char** argv) {
+  using namespace dsv4;
+  int reps = 20;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--reps") == 0) reps = std::max(1, std::atoi(argv[i + 1]));
+  Result<std::unique_ptr<DeviceRuntime>> rt = make_cuda_device_runtime(0);
+  if (!rt.is_ok()) {
+    std::printf("dsv4_gpu_bench: skipped, no supported GPU: %s\n", rt.status().message().c_str());
+    return 0;
+  }
+  Result<gpu_bench::DeviceCeilings> c = gpu_bench::measure_ceilings((*rt)->stream());
+  if (!c.is_ok()) gpu_bench::Bench::die(c.status());
+  std::printf("device: %s\nmeasured ceilings: copy %.0f GB/s (read + write), fp32 FMA %.0f GFLOP/s\n\n",
+              (*rt)->name().c_str(), c->copy_gbs, c->fma_gflops);
+  gpu_bench::Bench b{**rt, *c, reps, {}, {}};
+  gpu_bench::run(b);
+  return 0;
+}
