@@ -73,13 +73,17 @@ void OutputParser::consume(size_t n) {
   pending_.erase(0, n);
 }
 
-void OutputParser::emit_text(std::string_view text, std::vector<OutputEvent>* events) {
-  if (text.empty()) return;
+void OutputParser::emit_text(std::string_view raw, std::vector<OutputEvent>* events) {
+  if (raw.empty()) return;
+  // Every piece is made valid UTF-8 on its own (callers hold back a character that may still
+  // be completed): a byte sequence cut by a marker or a tool block is replaced, so it can
+  // never join bytes emitted later into a marker, and deltas are always valid JSON strings.
+  const std::string text = to_valid_utf8(raw);
   const bool reasoning = mode_ == Mode::kReasoning;
   (reasoning ? summary_.reasoning : summary_.content).append(text);
   OutputEvent e;
   e.kind = reasoning ? OutputEventKind::kReasoningDelta : OutputEventKind::kContentDelta;
-  e.text = std::string(text);
+  e.text = text;
   events->push_back(std::move(e));
 }
 
@@ -360,7 +364,7 @@ void OutputParser::hand_over_partial_marker(std::vector<OutputEvent>* events) {
   if (pending_.find("｜D", start) == std::string::npos) return;
   size_t text_end = start;
   for (int k = 0; k < 2 && text_end > 0 && pending_[text_end - 1] == '\n'; ++k) --text_end;
-  emit_text(to_valid_utf8(std::string_view(pending_).substr(0, text_end)), events);
+  emit_text(std::string_view(pending_).substr(0, text_end), events);
   pending_.erase(0, start);
   summary_.raw_tool_text.clear();
   mode_ = Mode::kBlock;
@@ -375,11 +379,11 @@ OutputSummary OutputParser::finish(std::vector<OutputEvent>* events, bool saw_eo
   switch (mode_) {
     case Mode::kReasoning:
       // Held-back text (a partial marker, newlines, a split character) is plain text now.
-      emit_text(to_valid_utf8(pending_), events);
+      emit_text(pending_, events);
       summary_.end_state = OutputEndState::kUnterminatedReasoning;
       break;
     case Mode::kContent:
-      if (!drop_leading_ws_) emit_text(to_valid_utf8(pending_), events);
+      if (!drop_leading_ws_) emit_text(pending_, events);
       break;
     case Mode::kBlock:
       if (implicit_block_ && step_ == BlockStep::kBetweenInvokes && pending_.empty()) {

@@ -309,5 +309,29 @@ TEST(OutputParser, MarkerSplitAtEveryByteNeverLeaks) {
   }
 }
 
+// Found by fuzz_output_parser: invalid UTF-8 around a tool block. Content ended in the first
+// two bytes of "｜" just before the block and resumed with its last byte just after it, so the
+// concatenated content spelled "<｜DSML｜invoke" although the model never wrote the marker
+// there. Every delta is now valid UTF-8 on its own: the cut bytes become U+FFFD.
+TEST(OutputParser, BytesCutByAToolBlockNeverJoinIntoAMarker) {
+  const std::string text = std::string("see <\xEF\xBD") +
+                           "<｜DSML｜invoke name=\"f\">\n</｜DSML｜invoke>\n</｜DSML｜tool_calls>" + "\x9C" +
+                           "DSML｜invoke> tail \xFF";
+  for (size_t chunk : {1, 2, 3, 4, 7, 1000}) {
+    OutputParser p({ThinkingMode::kChat, 0});
+    std::vector<OutputEvent> events;
+    for (size_t pos = 0; pos < text.size(); pos += chunk) p.feed(std::string_view(text).substr(pos, chunk), &events);
+    const OutputSummary s = p.finish(&events);
+    std::string content;
+    for (const OutputEvent& e : events) {
+      if (e.kind != OutputEventKind::kContentDelta) continue;
+      EXPECT_EQ(to_valid_utf8(e.text), e.text) << "chunk " << chunk;
+      content += e.text;
+    }
+    EXPECT_EQ(content, s.content);
+    EXPECT_EQ(content.find("｜DSML｜"), std::string::npos) << "chunk " << chunk << ": " << content;
+  }
+}
+
 }  // namespace
 }  // namespace dsv4::text
