@@ -24,26 +24,19 @@ namespace dsv4k::cuda {
 
 namespace grouped_gemm_detail {
 
-// Row i of a tile starting at permuted row `begin` reads x row x_rows[begin + i] (or
-// begin + i); weights are one expert's.
+// gemm_fp4_q's source over one expert's weights, with row i of a tile starting at permuted
+// row `begin` reading x row x_rows[begin + i] (or begin + i).
 struct Fp4GroupedQSource {
   static constexpr int64_t kGroup = kFp4Block;
-  const uint8_t* xq;
-  const float* xs;
+  gemm_detail::Fp4QSource plain;  // rows indexed by x row
   const int32_t* x_rows;
   int64_t begin;
-  const uint8_t* w;
-  const uint8_t* ws;
-  int64_t k_dim;
-  int64_t n_kb;
   DSV4_DEVICE int64_t row(int64_t i) const {
     return x_rows != nullptr ? static_cast<int64_t>(x_rows[begin + i]) : begin + i;
   }
-  DSV4_DEVICE float x(int64_t i, int64_t k) const { return e4m3_to_f32(xq[row(i) * k_dim + k]); }
-  DSV4_DEVICE float w_at(int64_t j, int64_t k) const { return gemm_detail::fp4_code(w + j * (k_dim / 2), k); }
-  DSV4_DEVICE float scale(int64_t i, int64_t j, int64_t g) const {
-    return xs[row(i) * n_kb + g / (kFp8Block / kFp4Block)] * e8m0_to_f32(ws[j * (k_dim / kFp4Block) + g]);
-  }
+  DSV4_DEVICE float x(int64_t i, int64_t k) const { return plain.x(row(i), k); }
+  DSV4_DEVICE float w_at(int64_t j, int64_t k) const { return plain.w_at(j, k); }
+  DSV4_DEVICE float scale(int64_t i, int64_t j, int64_t g) const { return plain.scale(row(i), j, g); }
 };
 
 // Grid: (ceil(n / kBn), max_tiles), block gemm_detail::kThreads.
@@ -72,7 +65,7 @@ DSV4_GLOBAL void gemm_fp4_grouped_kernel(QuantizedRows x, const int32_t* x_rows,
   const int64_t begin = tile[1];
   const int64_t m = offsets[e + 1] - begin;  // rows left in this expert (the tile takes ≤ kBm)
   const Fp4Weight w = experts[e];
-  const Fp4GroupedQSource src{x.q, x.scale, x_rows, begin, w.data, w.scale, x.k, x.k / kFp8Block};
+  const Fp4GroupedQSource src{{x.q, x.scale, x.k, w.data, w.scale, x.k, x.k / kFp8Block}, x_rows, begin};
   gemm_detail::gemm_tile(src, 0, m, static_cast<int64_t>(blockIdx.x) * gemm_detail::kBn, w.n, x.k, y + begin * ldy,
                          ldy, round);
 }
