@@ -151,23 +151,24 @@ DevicePool::Block* DevicePool::split(Block* b, size_t size) {
   return rest;
 }
 
+// `right` (b->next of `left`, in no free set) becomes part of `left`.
+void DevicePool::absorb(Block* left, Block* right) {
+  left->size += right->size;
+  left->next = right->next;
+  if (right->next != nullptr) right->next->prev = left;
+  delete right;
+}
+
 void DevicePool::merge_into_free(Block* b) {
   FreeSet& pool = free_[b->stream];
   if (b->next != nullptr && !b->next->allocated) {
-    Block* n = b->next;
-    pool.erase(n);
-    b->size += n->size;
-    b->next = n->next;
-    if (n->next != nullptr) n->next->prev = b;
-    delete n;
+    pool.erase(b->next);
+    absorb(b, b->next);
   }
   if (b->prev != nullptr && !b->prev->allocated) {
     Block* p = b->prev;
-    pool.erase(p);
-    p->size += b->size;
-    p->next = b->next;
-    if (b->next != nullptr) b->next->prev = p;
-    delete b;
+    pool.erase(p);  // its size, the set's key, is about to change
+    absorb(p, b);
     b = p;
   }
   pool.insert(b);

@@ -88,6 +88,7 @@ class DevicePool {
   Block* take_free(size_t size, void* stream);
   Block* new_segment(size_t size, void* stream);
   Block* split(Block* b, size_t size);
+  static void absorb(Block* left, Block* right);
   void merge_into_free(Block* b);
   void release_free_segments();
   std::string exhausted_message(size_t bytes) const;
