@@ -39,7 +39,7 @@ class DeviceVector {
  public:
   DeviceVector(DevicePool& pool, const cuda::Stream& stream, const std::vector<T>& host) : stream_(stream) {
     init(pool, host.size());
-    if (!host.empty()) status_ = cuda::copy_to_device(buf_.get(), host.data(), host.size() * sizeof(T), stream);
+    if (!host.empty()) status_ = cuda::copy_async(buf_.get(), host.data(), host.size() * sizeof(T), CopyKind::kHostToDevice, stream.handle());
   }
   DeviceVector(DevicePool& pool, const cuda::Stream& stream, size_t n) : stream_(stream) {
     init(pool, n);
@@ -51,7 +51,7 @@ class DeviceVector {
   std::vector<T> to_host() const {
     std::vector<T> out(n_);
     if (n_ == 0) return out;
-    EXPECT_TRUE(cuda::copy_to_host(out.data(), buf_.get(), n_ * sizeof(T), stream_).is_ok());
+    EXPECT_TRUE(cuda::copy_async(out.data(), buf_.get(), n_ * sizeof(T), CopyKind::kDeviceToHost, stream_.handle()).is_ok());
     EXPECT_TRUE(stream_.synchronize().is_ok());
     return out;
   }

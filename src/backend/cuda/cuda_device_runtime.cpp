@@ -1,22 +1,11 @@
 // The CUDA runtime's DeviceRuntime (see device_runtime.h): one non-blocking stream, a
 // DevicePool over cudaMalloc, checked async copies.
-#include <cuda_runtime.h>
-
 #include "backend/cuda/cuda_runtime.h"
 #include "backend/cuda/device_runtime.h"
 #include "backend/cuda_device.h"
 
 namespace dsv4 {
 namespace {
-
-cudaMemcpyKind kind_of(CopyKind k) {
-  switch (k) {
-    case CopyKind::kHostToDevice: return cudaMemcpyHostToDevice;
-    case CopyKind::kDeviceToHost: return cudaMemcpyDeviceToHost;
-    case CopyKind::kDeviceToDevice: return cudaMemcpyDeviceToDevice;
-  }
-  return cudaMemcpyDefault;
-}
 
 class CudaDeviceRuntime final : public DeviceRuntime {
  public:
@@ -26,22 +15,14 @@ class CudaDeviceRuntime final : public DeviceRuntime {
   void* stream() const override { return stream_.handle(); }
   DevicePool& pool() override { return pool_; }
   Status copy(void* dst, const void* src, size_t bytes, CopyKind kind) override {
-    if (bytes == 0) return Status::ok();
-    return cuda::status_of(cudaMemcpyAsync(dst, src, bytes, kind_of(kind), static_cast<cudaStream_t>(stream())),
-                           "cudaMemcpyAsync of " + std::to_string(bytes) + " B");
+    return cuda::copy_async(dst, src, bytes, kind, stream());
   }
   Status copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                  CopyKind kind) override {
-    if (width == 0 || height == 0) return Status::ok();
-    return cuda::status_of(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind_of(kind),
-                                             static_cast<cudaStream_t>(stream())),
-                           "cudaMemcpy2DAsync");
+    return cuda::copy_2d_async(dst, dpitch, src, spitch, width, height, kind, stream());
   }
   Status synchronize() override { return stream_.synchronize(); }
-  std::string error_name(int code) const override {
-    const auto e = static_cast<cudaError_t>(code);
-    return std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")";
-  }
+  std::string error_name(int code) const override { return cuda::error_text(code); }
 
  private:
   std::string name_;

@@ -13,10 +13,15 @@ cudaStream_t stream_of(const Stream& s) { return static_cast<cudaStream_t>(s.han
 
 }  // namespace
 
+std::string error_text(int cuda_error) {
+  const auto err = static_cast<cudaError_t>(cuda_error);
+  return std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ")";
+}
+
 Status status_of(int cuda_error, const std::string& what) {
   const auto err = static_cast<cudaError_t>(cuda_error);
   if (err == cudaSuccess) return Status::ok();
-  const std::string m = what + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
+  const std::string m = what + ": " + error_text(cuda_error);
   return err == cudaErrorMemoryAllocation ? resource_exhausted(m) : internal_error(m);
 }
 
@@ -58,10 +63,6 @@ Status Event::record(void* stream) {
 }
 
 Status Event::synchronize() const { return status_of(cudaEventSynchronize(event_of(*this)), "cudaEventSynchronize"); }
-
-Status Event::wait_on(const Stream& stream) const {
-  return status_of(cudaStreamWaitEvent(stream_of(stream), event_of(*this), 0), "cudaStreamWaitEvent");
-}
 
 Result<float> Event::elapsed_ms(const Event& start, const Event& end) {
   float ms = 0.0f;
@@ -128,33 +129,33 @@ void RawAllocator::release(void* ptr, size_t /*bytes*/) {
   if (cudaSetDevice(device_) == cudaSuccess) (void)cudaFree(ptr);
 }
 
-Status copy_to_device(void* dst, const void* src, size_t bytes, const Stream& stream) {
-  return status_of(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_of(stream)),
-                   "cudaMemcpyAsync (host to device, " + std::to_string(bytes) + " B)");
+namespace {
+cudaMemcpyKind memcpy_kind(CopyKind k) {
+  switch (k) {
+    case CopyKind::kHostToDevice: return cudaMemcpyHostToDevice;
+    case CopyKind::kDeviceToHost: return cudaMemcpyDeviceToHost;
+    case CopyKind::kDeviceToDevice: return cudaMemcpyDeviceToDevice;
+  }
+  return cudaMemcpyDefault;
+}
+}  // namespace
+
+Status copy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
+  if (bytes == 0) return Status::ok();
+  return status_of(cudaMemcpyAsync(dst, src, bytes, memcpy_kind(kind), static_cast<cudaStream_t>(stream)),
+                   "cudaMemcpyAsync of " + std::to_string(bytes) + " B");
 }
 
-Status copy_to_host(void* dst, const void* src, size_t bytes, const Stream& stream) {
-  return status_of(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_of(stream)),
-                   "cudaMemcpyAsync (device to host, " + std::to_string(bytes) + " B)");
-}
-
-Status copy_on_device(void* dst, const void* src, size_t bytes, const Stream& stream) {
-  return status_of(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_of(stream)),
-                   "cudaMemcpyAsync (device to device, " + std::to_string(bytes) + " B)");
+Status copy_2d_async(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                     CopyKind kind, void* stream) {
+  if (width == 0 || height == 0) return Status::ok();
+  return status_of(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, memcpy_kind(kind),
+                                     static_cast<cudaStream_t>(stream)),
+                   "cudaMemcpy2DAsync");
 }
 
 Status memset_device(void* dst, int value, size_t bytes, const Stream& stream) {
   return status_of(cudaMemsetAsync(dst, value, bytes, stream_of(stream)), "cudaMemsetAsync");
-}
-
-Result<void*> pinned_alloc(size_t bytes) {
-  void* p = nullptr;
-  DSV4_RETURN_IF_ERROR(status_of(cudaMallocHost(&p, bytes), "cudaMallocHost(" + std::to_string(bytes) + " B)"));
-  return p;
-}
-
-void pinned_free(void* ptr) {
-  if (ptr != nullptr) (void)cudaFreeHost(ptr);
 }
 
 Status memory_info(size_t* free_bytes, size_t* total_bytes) {

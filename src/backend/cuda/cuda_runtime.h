@@ -9,10 +9,14 @@
 #include <cstdint>
 #include <string>
 
+#include "backend/cuda/device_runtime.h"
 #include "backend/device_pool.h"
 #include "dsv4/status.h"
 
 namespace dsv4::cuda {
+
+// "<cudaErrorName> (<description>)" of a runtime error code.
+std::string error_text(int cuda_error);
 
 // Ok for cudaSuccess, else kInternal (kResourceExhausted for out-of-memory) with
 // "<what>: <cudaErrorName> (<description>)".
@@ -74,8 +78,6 @@ class Event {
   Status record(const Stream& stream) { return record(stream.handle()); }
   Status record(void* stream);  // a cudaStream_t
   Status synchronize() const;
-  // Makes `stream` wait for this event (the cross-stream dependency).
-  Status wait_on(const Stream& stream) const;
   static Result<float> elapsed_ms(const Event& start, const Event& end);
   void* handle() const { return h_.get(); }
 
@@ -118,16 +120,13 @@ class RawAllocator final : public RawDeviceAllocator {
   int device_;
 };
 
-// Copies, stream-ordered. Host memory should be pinned (pinned_alloc) for the copy to be
-// asynchronous; with pageable memory the runtime stages it and the call may block.
-Status copy_to_device(void* dst, const void* src, size_t bytes, const Stream& stream);
-Status copy_to_host(void* dst, const void* src, size_t bytes, const Stream& stream);
-Status copy_on_device(void* dst, const void* src, size_t bytes, const Stream& stream);
+// A stream-ordered copy (cudaMemcpyAsync). With pageable host memory the runtime stages
+// the bytes and the call returns once the source has been read.
+Status copy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream);
+// height rows of `width` bytes, rows dpitch / spitch bytes apart (cudaMemcpy2DAsync).
+Status copy_2d_async(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                     CopyKind kind, void* stream);
 Status memset_device(void* dst, int value, size_t bytes, const Stream& stream);
-
-// Page-locked host memory (upload staging, logits read-back).
-Result<void*> pinned_alloc(size_t bytes);
-void pinned_free(void* ptr);
 
 // Free and total memory of the current device.
 Status memory_info(size_t* free_bytes, size_t* total_bytes);
