@@ -37,6 +37,16 @@ struct Bench {
   std::vector<PoolBuffer> keep;
   std::mt19937 rng{7};
 
+  // A device copy of `host`, kept until the run ends.
+  template <typename T>
+  T* upload(const std::vector<T>& host) {
+    Result<PoolBuffer> b = allocate_buffer(rt.pool(), host.size() * sizeof(T), rt.stream());
+    if (!b.is_ok()) die(b.status());
+    T* p = b->as<T>();
+    die_if(rt.copy(p, host.data(), host.size() * sizeof(T), CopyKind::kHostToDevice));
+    keep.push_back(std::move(b).value());
+    return p;
+  }
   template <typename T>
   T* random(size_t n) {
     std::vector<T> h(n);
@@ -46,22 +56,11 @@ struct Bench {
       else
         v = static_cast<T>(rng() & 0x77);  // finite e4m3 / e2m1 codes, mid-range E8M0 scales
     }
-    Result<PoolBuffer> b = allocate_buffer(rt.pool(), n * sizeof(T), rt.stream());
-    if (!b.is_ok()) die(b.status());
-    T* p = b->as<T>();
-    die_if(rt.copy(p, h.data(), n * sizeof(T), CopyKind::kHostToDevice));
-    keep.push_back(std::move(b).value());
-    return p;
+    return upload(h);
   }
   template <typename T>
   T* fill(size_t n, T value) {
-    std::vector<T> h(n, value);
-    Result<PoolBuffer> b = allocate_buffer(rt.pool(), n * sizeof(T), rt.stream());
-    if (!b.is_ok()) die(b.status());
-    T* p = b->as<T>();
-    die_if(rt.copy(p, h.data(), n * sizeof(T), CopyKind::kHostToDevice));
-    keep.push_back(std::move(b).value());
-    return p;
+    return upload(std::vector<T>(n, value));
   }
   static void die(const Status& s) {
     std::fprintf(stderr, "dsv4_gpu_bench: %s\n", s.to_string().c_str());
@@ -120,13 +119,11 @@ void run(Bench& b) {
                        b.fill<uint8_t>(static_cast<size_t>(inter * kd / 32), 120), inter, kd});
     std::vector<uint8_t> raw(views.size() * sizeof(dsv4k::Fp4Weight));
     std::memcpy(raw.data(), views.data(), raw.size());
-    uint8_t* dviews = b.fill<uint8_t>(raw.size(), 0);
-    Bench::die_if(b.rt.copy(dviews, raw.data(), raw.size(), CopyKind::kHostToDevice));
+    const uint8_t* dviews = b.upload(raw);
     std::vector<int32_t> ids;
     for (int64_t t = 0; t < tokens; ++t)
       for (int64_t j = 0; j < top_k; ++j) ids.push_back(static_cast<int32_t>((t * 37 + j * 41) % e));
-    int32_t* dids = b.fill<int32_t>(ids.size(), 0);
-    Bench::die_if(b.rt.copy(dids, ids.data(), ids.size() * 4, CopyKind::kHostToDevice));
+    const int32_t* dids = b.upload(ids);
     int32_t *off = b.fill<int32_t>(static_cast<size_t>(e + 1), 0), *tok = b.fill<int32_t>(static_cast<size_t>(P), 0),
             *pos = b.fill<int32_t>(static_cast<size_t>(P), 0);
     const double us_p = b.time_us([&] { return k::moe_permute(dids, nullptr, tokens, top_k, e, off, tok, pos, nullptr, s); });
@@ -157,8 +154,7 @@ void run(Bench& b) {
     float* kv = b.random<float>(static_cast<size_t>(nkv * hd));
     std::vector<int32_t> cand(static_cast<size_t>(nq * ncand));
     for (size_t i = 0; i < cand.size(); ++i) cand[i] = static_cast<int32_t>((i * 7) % nkv);
-    int32_t* dcand = b.fill<int32_t>(cand.size(), 0);
-    Bench::die_if(b.rt.copy(dcand, cand.data(), cand.size() * 4, CopyKind::kHostToDevice));
+    const int32_t* dcand = b.upload(cand);
     float* sink = b.random<float>(static_cast<size_t>(heads));
     float* out = b.fill<float>(static_cast<size_t>(nq * heads * hd), 0.0f);
     const dsv4k::AttentionShape sh{heads, hd, 0.044f};
@@ -190,8 +186,17 @@ void run(Bench& b) {
 int main(int argc, char** argv) {
   using namespace dsv4;
   int reps = 20;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--reps") == 0) reps = std::max(1, std::atoi(argv[i + 1]));
+  for (int i = 1; i < argc; ++i) {
+    char* end = nullptr;
+    const long v = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : 0;
+    if (std::strcmp(argv[i], "--reps") != 0 || end == argv[i + 1] || *end != '\0' || v < 1 || v > 100000) {
+      std::fprintf(stderr, "dsv4_gpu_bench: expected --reps N with N in [1, 100000], got '%s%s%s'\n", argv[i],
+                   i + 1 < argc ? " " : "", i + 1 < argc ? argv[i + 1] : "");
+      return 2;
+    }
+    reps = static_cast<int>(v);
+    ++i;
+  }
   Result<std::unique_ptr<DeviceRuntime>> rt = make_cuda_device_runtime(0);
   if (!rt.is_ok()) {
     std::printf("dsv4_gpu_bench: skipped, no supported GPU: %s\n", rt.status().message().c_str());
