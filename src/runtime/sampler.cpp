@@ -3,6 +3,7 @@
 #include "runtime/sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -86,6 +87,21 @@ GeneratedToken Sampler::sample(std::span<const float> logits, const SamplingPara
   out.token = draw_token(support, u);
   if (params.logprobs >= 0) fill_logprobs(logits, params.logprobs, &out, &logprobs_);
   return out;
+}
+
+std::optional<dsv4k::SampleRowParams> Sampler::device_row(const SamplingParams& params,
+                                                          const SequenceSamplingState& state) const {
+  if (needs_processing(params, state) || params.logprobs >= 0) return std::nullopt;
+  const TruncationSettings t = TruncationSettings::from(params, config_.vocab);
+  dsv4k::SampleRowParams row;
+  row.temperature = t.temperature;
+  row.inv_t = t.temperature > 0.0 ? static_cast<float>(1.0 / t.temperature) : 0.0f;
+  row.top_k = t.top_k;
+  row.top_p = t.top_p;
+  row.min_p = t.min_p;
+  row.ln_min_p = t.min_p > 0.0 ? std::log(t.min_p) : 0.0;
+  row.u = t.temperature > 0.0 ? state.rng().uniform(static_cast<uint64_t>(state.n_generated())) : 0.0;
+  return row;
 }
 
 SamplingDistribution Sampler::distribution(std::span<const float> logits, const SamplingParams& params,

@@ -24,10 +24,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "dsv4/request.h"
+#include "dsv4k/sampling.h"
 #include "runtime/sampler_logprobs.h"
 #include "runtime/sampler_state.h"
 #include "runtime/sampler_truncation.h"
@@ -63,6 +65,12 @@ class Sampler {
   // applies, else of the sampler's scratch (valid until the next call).
   std::span<const float> process_logits(std::span<const float> logits, const SamplingParams& params,
                                         const SequenceSamplingState& state);
+
+  // The settings and draw with which a device sampler (dsv4k/sampling.h) gives the token
+  // sample() would, for a row that needs none of steps 1-4 and no logprobs; nullopt for the
+  // rows that must be sampled here.
+  std::optional<dsv4k::SampleRowParams> device_row(const SamplingParams& params,
+                                                   const SequenceSamplingState& state) const;
 
   const SamplerConfig& config() const { return config_; }
 
