@@ -5,9 +5,21 @@
 // rows (one KV head), so a block reads each candidate row once for its G heads. The softmax is
 // two-pass with the global max, as in the reference: pass 1 stores every logit in shared memory
 // and finds m; pass 2 forms p = exp(ℓ − m) (rounded to bf16 for P·V when asked; the denominator
-// keeps the unrounded fp32 values) and accumulates P·V in candidate order. So the rounding points
-// are the reference's; what differs is fp32 accumulation (the reference accumulates in double)
-// and the reduction order of the dot products and of the denominator.
+// keeps the unrounded fp32 values) and accumulates P·V. So the rounding points are the
+// reference's; what differs is fp32 accumulation (the reference accumulates in double) and the
+// reduction order of the dot products, the denominator and P·V.
+//
+// That order is fixed, the same in this kernel and in the split-key kernels of
+// attention_split.cuh, so that the two paths agree bit for bit and the launcher may pick either
+// from the batch's shape without changing any query's result:
+//   - a logit is scale·(q·k) with the channels folded in order by fma (candidate_logits);
+//   - the candidates fall in chunks of kChunk = kThreads; the denominator of chunk c is the
+//     block reduction of its p (thread i holds candidate c·kChunk + i), and the chunks' sums
+//     are folded in chunk order;
+//   - P·V of chunk c is an fma chain over its candidates in order, from 0; the chunks' partial
+//     sums are folded in chunk order.
+// Entries past n_cand and skipped (−1) entries contribute exact zeros, so trailing −1 padding
+// (a batch's candidate lists padded to its longest) leaves every result unchanged.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +36,9 @@ namespace attention_detail {
 inline constexpr int kThreads = 256;
 inline constexpr int kWarps = kThreads / 32;
 inline constexpr int kMaxGroup = 8;  // heads per block; per-thread accumulators are kept in registers
+// Candidates per chunk of the fixed reduction order (see the top of this file): one per thread,
+// so that a chunk's denominator is one block reduction in either path.
+inline constexpr int kChunk = kThreads;
 // The kernel's static shared arrays (reduction scratch), plus alignment slack.
 inline constexpr size_t kStaticSharedBytes = (kMaxGroup * kThreads + kMaxGroup * kWarps + 2 * kMaxGroup) * 4 + 64;
 
@@ -58,6 +73,29 @@ DSV4_DEVICE void block_reduce_groups(const float* v, float* red, float* red_warp
   __syncthreads();
 }
 
+// logit[g] = scale·(q_g·k) for g < G, q_g = qs[g·d, (g+1)·d) (shared), k = kr[0, d) (one
+// candidate row). The channels are folded in order by explicit fma and the scale applied by a
+// multiply that is never contracted: both attention paths compute every logit here, so their
+// logits agree bit for bit whatever nvcc would contract.
+DSV4_DEVICE void candidate_logits(const float* qs, int64_t d, const float* kr, int G, float scale, float* logit) {
+  float acc[kMaxGroup];
+  for (int g = 0; g < kMaxGroup; ++g) acc[g] = 0.0f;
+  for (int64_t i = 0; i < d; ++i) {
+    const float v = kr[i];
+    for (int g = 0; g < kMaxGroup; ++g)
+      if (g < G) acc[g] = fmaf(qs[g * d + i], v, acc[g]);
+  }
+  for (int g = 0; g < kMaxGroup; ++g) logit[g] = dsv4cu::mul_rn(scale, acc[g]);
+}
+
+// The output of the fixed order: o = P·V / (e^(sink − m) + Σp), the sink term and the divide
+// in double as in the reference (a sink far above every logit must shrink the output, not
+// overflow the denominator to inf).
+DSV4_DEVICE float attention_output(float pv, float sink, float m, float denom_sum, Round round) {
+  const double denom = exp(static_cast<double>(sink) - static_cast<double>(m)) + static_cast<double>(denom_sum);
+  return round_to(static_cast<float>(static_cast<double>(pv) / denom), round);
+}
+
 }  // namespace attention_detail
 
 // grid (ceil(n_heads / group), n_q), block kThreads.
@@ -87,63 +125,64 @@ DSV4_GLOBAL void sparse_attention_kernel(const float* q, int64_t ldq, int64_t n_
   for (int64_t j = tid; j < n_cand; j += kThreads) cidx[j] = ct[j];
   __syncthreads();
 
-  // Pass 1: a thread per candidate row computes its G logits, each dot product sequentially
-  // over the channels (the G queries are broadcast reads from shared memory).
+  // Pass 1: a thread per candidate row computes its G logits (the G queries are broadcast
+  // reads from shared memory).
   const float neg_inf = -__int_as_float(0x7F800000);
   float part[kMaxGroup];
   for (int g = 0; g < kMaxGroup; ++g) part[g] = neg_inf;
   for (int64_t j = tid; j < n_cand; j += kThreads) {
     const int32_t c = cidx[j];
     if (c < 0) continue;  // skipped entries take no part in max, denominator or P·V
-    const float* kr = kv + static_cast<int64_t>(c) * ldkv;
-    float acc[kMaxGroup];
-    for (int g = 0; g < kMaxGroup; ++g) acc[g] = 0.0f;
-    for (int64_t i = 0; i < d; ++i) {
-      const float v = kr[i];
-      for (int g = 0; g < kMaxGroup; ++g)
-        if (g < G) acc[g] += qs[g * d + i] * v;
-    }
+    float logit[kMaxGroup];
+    candidate_logits(qs, d, kv + static_cast<int64_t>(c) * ldkv, G, scale, logit);
     for (int g = 0; g < kMaxGroup; ++g) {
       if (g >= G) break;
-      const float logit = scale * acc[g];
-      prob[g * n_cand + j] = logit;
-      part[g] = fmaxf(part[g], logit);
+      prob[g * n_cand + j] = logit[g];
+      part[g] = fmaxf(part[g], logit[g]);
     }
   }
   block_reduce_groups(part, red, red_warp, gmax, G, true);
 
-  // Pass 2a: probabilities with the global max; the denominator sums the unrounded values.
-  for (int g = 0; g < kMaxGroup; ++g) part[g] = 0.0f;
-  for (int g = 0; g < kMaxGroup; ++g) {
-    if (g >= G) break;
-    const float m = gmax[g];
-    for (int64_t j = tid; j < n_cand; j += kThreads) {
-      float p = 0.0f;
-      if (cidx[j] >= 0) p = expf(prob[g * n_cand + j] - m);
-      part[g] += p;
-      prob[g * n_cand + j] = round_to(p, round);
+  // Pass 2a: probabilities with the global max; the denominator sums the unrounded values,
+  // a block reduction per chunk folded in chunk order. Thread g < G computes the reduction's
+  // result for head g itself, so it keeps the running fold in a register.
+  float denom_sum = 0.0f;
+  for (int64_t c0 = 0; c0 < n_cand; c0 += kChunk) {
+    const int64_t j = c0 + tid;
+    for (int g = 0; g < kMaxGroup; ++g) {
+      part[g] = 0.0f;
+      if (g >= G || j >= n_cand) continue;
+      if (cidx[j] >= 0) part[g] = expf(prob[g * n_cand + j] - gmax[g]);
+      prob[g * n_cand + j] = round_to(part[g], round);
     }
+    block_reduce_groups(part, red, red_warp, gsum, G, false);
+    if (tid < G) denom_sum += gsum[tid];
   }
-  block_reduce_groups(part, red, red_warp, gsum, G, false);
+  // Thread g < G alone reads and writes gsum[g] until this barrier.
+  if (tid < G) gsum[tid] = denom_sum;
+  __syncthreads();
 
-  // Pass 2b: a thread per output channel accumulates P·V in candidate order.
+  // Pass 2b: a thread per output channel accumulates P·V, an fma chain per chunk in candidate
+  // order, the chunks folded in order.
   for (int64_t i = tid; i < d; i += kThreads) {
     float acc[kMaxGroup];
     for (int g = 0; g < kMaxGroup; ++g) acc[g] = 0.0f;
-    for (int64_t j = 0; j < n_cand; ++j) {
-      const int32_t c = cidx[j];
-      if (c < 0) continue;
-      const float v = kv[static_cast<int64_t>(c) * ldkv + i];
-      for (int g = 0; g < kMaxGroup; ++g)
-        if (g < G) acc[g] += prob[g * n_cand + j] * v;
+    for (int64_t c0 = 0; c0 < n_cand; c0 += kChunk) {
+      const int64_t c1 = c0 + kChunk < n_cand ? c0 + kChunk : n_cand;
+      float chunk[kMaxGroup];
+      for (int g = 0; g < kMaxGroup; ++g) chunk[g] = 0.0f;
+      for (int64_t j = c0; j < c1; ++j) {
+        const int32_t c = cidx[j];
+        if (c < 0) continue;
+        const float v = kv[static_cast<int64_t>(c) * ldkv + i];
+        for (int g = 0; g < kMaxGroup; ++g)
+          if (g < G) chunk[g] = fmaf(prob[g * n_cand + j], v, chunk[g]);
+      }
+      for (int g = 0; g < kMaxGroup; ++g) acc[g] += chunk[g];
     }
     for (int g = 0; g < kMaxGroup; ++g) {
       if (g >= G) break;
-      // The sink term and the divide in double, as in the reference: a sink far above every
-      // logit must shrink the output, not overflow the denominator to inf.
-      const double denom =
-          exp(static_cast<double>(sink[h0 + g]) - static_cast<double>(gmax[g])) + static_cast<double>(gsum[g]);
-      out[t * ldo + (h0 + g) * d + i] = round_to(static_cast<float>(static_cast<double>(acc[g]) / denom), round);
+      out[t * ldo + (h0 + g) * d + i] = attention_output(acc[g], sink[h0 + g], gmax[g], gsum[g], round);
     }
   }
 }
@@ -169,7 +208,7 @@ inline cudaError_t launch_sparse_attention_group(const float* q, int64_t n_q, in
 // Same arguments as dsv4k::ref::sparse_attention; n_q ≤ 65535 (queries are grid.y). The group
 // shrinks while the grid is small (decode: few queries), so that the heads of one query still
 // spread over many SMs, and while a block would need more than the default 48 KiB of shared
-// memory.
+// memory. The overload with scratch in attention_split.cuh may take the split-key path instead.
 inline cudaError_t launch_sparse_attention(const float* q, int64_t n_q, int64_t ldq, const AttentionShape& s,
                                            const float* kv, int64_t ldkv, const int32_t* cand, int64_t n_cand,
                                            const float* sink, float* out, int64_t ldo, Round round,
