@@ -12,11 +12,14 @@
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "backend/cuda/cublaslt_fp8.h"
 #include "backend/cuda/cuda_runtime.h"
 #include "backend/cuda/device_runtime.h"
 #include "cuda/attention.h"
+#include "cuda/fp8_lt.h"
 #include "cuda/gemm.h"
 #include "cuda/grouped_gemm.h"
 #include "cuda/moe_dispatch.h"
@@ -96,20 +99,51 @@ struct Bench {
 void run(Bench& b) {
   std::printf("| kernel | us | GB/s | of copy BW | GFLOP/s | of fp32 FMA |\n|---|---|---|---|---|---|\n");
   void* s = b.rt.stream();
-  // Dense FP8 projections (hidden 4096), decode (m = 1, 32) and a prefill chunk (m = 512).
+  // Dense FP8 projections (hidden 4096), decode (m = 1, 32) and a prefill chunk (m = 512): the
+  // SIMT kernel, then cuBLASLt's block-scaled matmul alone and with the backend's steps around
+  // it (scale layouts and pad rows before, the bf16 rounding copy after), as Backend::linear
+  // runs it.
   const int64_t n = 4096, kd = 4096;
   const uint8_t* w8 = b.random<uint8_t>(static_cast<size_t>(n * kd));
   const uint8_t* s8 = b.fill<uint8_t>(static_cast<size_t>((n / 128) * (kd / 128)), 120);
+  Result<std::unique_ptr<cuda::LtFp8Gemm>> lt = cuda::make_cublaslt_fp8_gemm(b.rt);
   for (int64_t m : {1, 32, 512}) {
     uint8_t* xq = b.random<uint8_t>(static_cast<size_t>(m * kd));
     float* xs = b.fill<float>(static_cast<size_t>(m * (kd / 128)), 1.0f);
     float* y = b.fill<float>(static_cast<size_t>(m * n), 0.0f);
+    const std::string shape = " 4096x4096 m=" + std::to_string(m);
+    const double bytes = static_cast<double>(n * kd + m * kd + 4 * m * n);
+    const double flops = 2.0 * static_cast<double>(m * n * kd);
     const double us = b.time_us([&] {
       return k::gemm_fp8_q({xq, xs, m, kd}, {w8, s8, n, kd}, y, n, Round::kBf16, s);
     });
-    b.row("gemm_fp8_q 4096x4096 m=" + std::to_string(m), us, static_cast<double>(n * kd + m * kd + 4 * m * n),
-          2.0 * static_cast<double>(m * n * kd));
+    b.row("gemm_fp8_q" + shape, us, bytes, flops);
+    if (!lt.is_ok()) continue;
+    const int64_t m_pad = dsv4k::lt_round_up4(m);
+    uint8_t* xq_lt = b.random<uint8_t>(static_cast<size_t>(m_pad * kd));
+    float* xs_t = b.fill<float>(static_cast<size_t>((kd / 128) * m_pad), 0.0f);
+    float* ws_f = b.fill<float>(static_cast<size_t>((n / 128) * dsv4k::lt_k_blocks4(kd)), 0.0f);
+    float* d = b.fill<float>(static_cast<size_t>(m_pad * n), 0.0f);
+    const cuda::LtFp8Problem p{w8, ws_f, xq_lt, xs_t, d, m_pad, n, kd, n};
+    Result<std::string> refused = (*lt)->refusal(p);
+    Bench::die_if(refused.status());
+    if (!refused->empty()) {
+      std::printf("| cublaslt_fp8%s: refused (%s) | | | | | |\n", shape.c_str(), refused->c_str());
+      continue;
+    }
+    auto matmul = [&] {
+      Bench::die_if((*lt)->run(p, s));
+      return 0;
+    };
+    b.row("cublaslt_fp8" + shape + " (matmul)", b.time_us(matmul), bytes, flops);
+    const double us_steps = b.time_us([&] {
+      int err = k::lt_fp8_prepare(xs, m, m_pad, kd, s8, n, xs_t, ws_f, xq_lt, s);
+      if (err == 0) err = matmul();
+      return err != 0 ? err : k::lt_fp8_finish(d, n, m, n, y, n, Round::kBf16, s);
+    });
+    b.row("cublaslt_fp8" + shape + " (+ prepare, finish)", us_steps, bytes, flops);
   }
+  if (!lt.is_ok()) std::printf("| cublaslt_fp8: %s | | | | | |\n", lt.status().message().c_str());
   // Routed experts: 256 experts of [2048, 4096] FP4, decode batch of 64 tokens x top-6.
   {
     const int64_t e = 256, inter = 2048, tokens = 64, top_k = 6, P = tokens * top_k;
@@ -164,6 +198,39 @@ void run(Bench& b) {
     b.row("sparse_attention decode 64x64 heads, 640 rows", us,
           4.0 * static_cast<double>(nq * ncand * hd + 2 * nq * heads * hd),
           4.0 * static_cast<double>(nq * heads * ncand * hd));
+  }
+  // Sparse attention decode over long lists, where the launcher takes the split-key path: 4
+  // queries on a ratio-128 layer at 1M tokens (128 window + 8192 compressed rows), and 1 query on
+  // a ratio-4 layer (128 + 512 rows). Each by the single-block kernel and by the launcher with
+  // scratch (same bits): the figures to tune the rule in attention_split.cuh on.
+  {
+    const int64_t heads = 64, hd = 512, nkv = 16384;
+    float* kv = b.random<float>(static_cast<size_t>(nkv * hd));
+    float* sink = b.random<float>(static_cast<size_t>(heads));
+    const dsv4k::AttentionShape sh{heads, hd, 0.044f};
+    for (const auto& [nq, ncand] : {std::pair<int64_t, int64_t>{4, 128 + 8192}, {1, 128 + 512}}) {
+      float* q = b.random<float>(static_cast<size_t>(nq * heads * hd));
+      std::vector<int32_t> cand(static_cast<size_t>(nq * ncand));
+      for (size_t i = 0; i < cand.size(); ++i) cand[i] = static_cast<int32_t>((i * 7) % nkv);
+      const int32_t* dcand = b.upload(cand);
+      float* out = b.fill<float>(static_cast<size_t>(nq * heads * hd), 0.0f);
+      const size_t bytes = k::sparse_attention_scratch_bytes(nq, sh, ncand);
+      void* scratch = bytes == 0 ? nullptr : b.fill<uint8_t>(bytes, 0);
+      const double moved = 4.0 * static_cast<double>(nq * ncand * hd + 2 * nq * heads * hd);
+      const double flops = 4.0 * static_cast<double>(nq * heads * ncand * hd);
+      const std::string shape =
+          "sparse_attention decode " + std::to_string(nq) + "x64 heads, " + std::to_string(ncand) + " rows";
+      const double us_single = b.time_us([&] {
+        return k::sparse_attention(q, nq, heads * hd, sh, kv, hd, dcand, ncand, sink, out, heads * hd, Round::kBf16,
+                                   s);
+      });
+      b.row(shape + ", single-block", us_single, moved, flops);
+      const double us_pick = b.time_us([&] {
+        return k::sparse_attention(q, nq, heads * hd, sh, kv, hd, dcand, ncand, sink, out, heads * hd, Round::kBf16,
+                                   scratch, bytes, s);
+      });
+      b.row(shape + (bytes > 0 ? ", split-key" : ", launcher's pick"), us_pick, moved, flops);
+    }
   }
   // RMSNorm and activation quantization over a 512-token chunk of 4096.
   {

@@ -1,15 +1,19 @@
 // The CUDA backend (see cuda_backend.h). Each op maps onto the kernel family with the same
 // contract; the only logic here is scratch memory (quantized activations, hyper-connection
-// mixes, the uploaded job list) and the CPU backend's argument conventions.
+// mixes, the uploaded job list, cuBLASLt's operands) and the CPU backend's argument conventions.
 #include "backend/cuda/cuda_backend.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "backend/cuda/cublaslt_fp8.h"
 #include "core/check.h"
 #include "cuda/attention.h"
 #include "cuda/compressor.h"
 #include "cuda/elementwise.h"
+#include "cuda/fp8_lt.h"
 #include "cuda/gemm.h"
 #include "cuda/hc.h"
 #include "cuda/indexer.h"
@@ -26,11 +30,24 @@ namespace k = dsv4k::cuda;
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(std::unique_ptr<DeviceRuntime> rt) : rt_(std::move(rt)) {}
+  CudaBackend(std::unique_ptr<DeviceRuntime> rt, const CudaBackendOptions& o) : rt_(std::move(rt)) {
+    switch (o.fp8_gemm) {
+      case Fp8GemmPath::kSimt: report_.cublaslt_off = "the SIMT path was asked for"; break;
+      case Fp8GemmPath::kAuto: {
+        Result<std::unique_ptr<cuda::LtFp8Gemm>> lt = cuda::make_cublaslt_fp8_gemm(*rt_);
+        if (lt.is_ok())
+          lt_ = std::move(lt).value();
+        else
+          report_.cublaslt_off = lt.status().message();
+        break;
+      }
+    }
+  }
 
   std::string name() const override { return "cuda: " + rt_->name(); }
   int n_threads() const override { return 1; }
   DeviceRuntime& runtime() { return *rt_; }
+  const Fp8GemmReport& fp8_gemm_report() const { return report_; }
 
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
               Round round) override {
@@ -38,7 +55,7 @@ class CudaBackend final : public Backend {
     const bool q = aq == ActQuant::kE4M3Block;
     switch (w.kind) {
       case WeightRef::Kind::kFp8:
-        if (q) return check(k::gemm_fp8_q(quantize(x, m, ldx, w.k()), w.fp8, y, ldy, round, s()), "gemm_fp8_q", m, w);
+        if (q) return linear_fp8_q(x, m, ldx, w, y, ldy, round);
         return check(k::gemm_fp8_f(x, m, ldx, w.fp8, y, ldy, round, s()), "gemm_fp8_f", m, w);
       case WeightRef::Kind::kFp4:
         if (q) return check(k::gemm_fp4_q(quantize(x, m, ldx, w.k()), w.fp4, y, ldy, round, s()), "gemm_fp4_q", m, w);
@@ -107,7 +124,11 @@ class CudaBackend final : public Backend {
   void sparse_attention(const float* q, int64_t n_q, int64_t ldq, const dsv4k::AttentionShape& sh, const float* kv,
                         int64_t ldkv, const int32_t* cand, int64_t n_cand, const float* sink, float* out, int64_t ldo,
                         Round round) override {
-    check(k::sparse_attention(q, n_q, ldq, sh, kv, ldkv, cand, n_cand, sink, out, ldo, round, s()), "sparse_attention");
+    // Long candidate lists at decode take the split-key path, which needs scratch (0 bytes otherwise).
+    const size_t bytes = k::sparse_attention_scratch_bytes(n_q, sh, n_cand);
+    void* attn = bytes == 0 ? nullptr : scratch(&attn_, bytes).get();
+    check(k::sparse_attention(q, n_q, ldq, sh, kv, ldkv, cand, n_cand, sink, out, ldo, round, attn, bytes, s()),
+          "sparse_attention");
   }
   void compress_pool(const dsv4k::CompressorShape& sh, const float* ape, const PoolJob* jobs, int64_t n_jobs) override {
     if (n_jobs == 0) return;
@@ -199,28 +220,78 @@ class CudaBackend final : public Backend {
     return *buf;
   }
 
-  dsv4k::QuantizedRows quantize(const float* x, int64_t m, int64_t ldx, int64_t kdim) {
+  void linear_fp8_q(const float* x, int64_t m, int64_t ldx, const WeightRef& w, float* y, int64_t ldy, Round round) {
+    if (lt_ && linear_fp8_lt(x, m, ldx, w, y, ldy, round)) {
+      ++report_.cublaslt;
+      return;
+    }
+    ++report_.simt;
+    check(k::gemm_fp8_q(quantize(x, m, ldx, w.k()), w.fp8, y, ldy, round, s()), "gemm_fp8_q", m, w);
+  }
+
+  // cuBLASLt's block-scaled FP8 matmul; false, with nothing launched, where it refuses the
+  // problem. Steps: quantize x (as the SIMT path does), move both scale grids into cuBLASLt's
+  // layouts and zero the pad rows (one launch), the matmul into fp32, then the rounding copy
+  // into y. The weight scales are converted on every call rather than once at upload: the grid
+  // is 1/16384 of the weight's bytes and rides in the launch that the activation scales need
+  // anyway, and nothing has to track which weight a cached copy belongs to.
+  bool linear_fp8_lt(const float* x, int64_t m, int64_t ldx, const WeightRef& w, float* y, int64_t ldy, Round round) {
+    const int64_t n = w.n(), kd = w.k(), m_pad = dsv4k::lt_round_up4(m);
+    // D is y itself unless y cannot be cuBLASLt's output: pad rows past m, or rows that are not
+    // 16-byte aligned. Then it is scratch, and the rounding copy moves the m real rows.
+    const bool direct = m_pad == m && ldy % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+    const auto bytes = [](int64_t count, size_t size) { return static_cast<size_t>(count) * size; };
+    auto* ws_f = scratch(&lt_ws_, bytes(dsv4k::lt_n_blocks(n) * dsv4k::lt_k_blocks4(kd), sizeof(float))).as<float>();
+    auto* xs_t = scratch(&lt_xs_, bytes(dsv4k::lt_k_blocks(kd) * m_pad, sizeof(float))).as<float>();
+    auto* xq = scratch(&q_, bytes(m_pad * kd, 1)).as<uint8_t>();
+    float* d = direct ? y : scratch(&lt_d_, bytes(m_pad * n, sizeof(float))).as<float>();
+    const int64_t ldd = direct ? ldy : n;
+    const cuda::LtFp8Problem p{w.fp8.data, ws_f, xq, xs_t, d, m_pad, n, kd, ldd};
+    Result<std::string> refused = lt_->refusal(p);
+    must(refused.status(), "planning the cuBLASLt FP8 GEMM");
+    if (!refused->empty()) return false;
+    const dsv4k::QuantizedRows xr = quantize(x, m, ldx, kd, m_pad);
+    DSV4_CHECK_MSG(xr.q == xq, "CUDA backend: the quantized rows moved between planning and quantizing");
+    check(k::lt_fp8_prepare(xr.scale, m, m_pad, kd, w.fp8.scale, n, xs_t, ws_f, xq, s()), "lt_fp8_prepare", m, w);
+    must(lt_->run(p, s()), "cuBLASLt FP8 GEMM");
+    if (!direct || round != Round::kNone)
+      check(k::lt_fp8_finish(d, ldd, m, n, y, ldy, round, s()), "lt_fp8_finish", m, w);
+    return true;
+  }
+
+  // Quantized rows [m, kdim] in scratch with room for `rows` >= m rows (cuBLASLt's pad rows).
+  dsv4k::QuantizedRows quantize(const float* x, int64_t m, int64_t ldx, int64_t kdim, int64_t rows = 0) {
     DSV4_CHECK_MSG(kdim % dsv4k::kFp8Block == 0, "FP8 activation quantization needs k to be a multiple of 128");
-    auto* q = scratch(&q_, static_cast<size_t>(m * kdim)).as<uint8_t>();
+    auto* q = scratch(&q_, static_cast<size_t>(std::max(m, rows) * kdim)).as<uint8_t>();
     auto* qs = scratch(&q_scale_, static_cast<size_t>(m * (kdim / dsv4k::kFp8Block)) * sizeof(float)).as<float>();
     check(k::quantize_e4m3(x, m, kdim, ldx, dsv4k::kFp8Block, q, qs, s()), "quantize_e4m3");
     return {q, qs, m, kdim};
   }
 
   std::unique_ptr<DeviceRuntime> rt_;
-  PoolBuffer q_, q_scale_, mix_, jobs_;  // scratch; declared after rt_ so they go back first
+  // Declared after rt_ so that they go back to its pool first.
+  std::unique_ptr<cuda::LtFp8Gemm> lt_;  // null: every FP8 GEMM runs on the SIMT kernel
+  PoolBuffer q_, q_scale_, mix_, jobs_, attn_;  // scratch
+  PoolBuffer lt_xs_, lt_ws_, lt_d_;  // cuBLASLt's scale grids and staged output
+  Fp8GemmReport report_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend(std::unique_ptr<DeviceRuntime> runtime) {
-  return std::make_unique<CudaBackend>(std::move(runtime));
+std::unique_ptr<Backend> make_cuda_backend(std::unique_ptr<DeviceRuntime> runtime, const CudaBackendOptions& options) {
+  return std::make_unique<CudaBackend>(std::move(runtime), options);
 }
 
 DeviceRuntime& cuda_backend_runtime(Backend& backend) {
   auto* cb = dynamic_cast<CudaBackend*>(&backend);
   DSV4_CHECK_MSG(cb != nullptr, "cuda_backend_runtime of a backend that is not the CUDA backend");
   return cb->runtime();
+}
+
+Fp8GemmReport cuda_backend_fp8_gemm_report(Backend& backend) {
+  auto* cb = dynamic_cast<CudaBackend*>(&backend);
+  DSV4_CHECK_MSG(cb != nullptr, "cuda_backend_fp8_gemm_report of a backend that is not the CUDA backend");
+  return cb->fp8_gemm_report();
 }
 
 }  // namespace dsv4

@@ -11,16 +11,44 @@
 // Built twice from one source: against the nvcc-built kernels and the CUDA runtime
 // (dsv4_cuda_backend), and against the emulated kernels and host memory
 // (dsv4_cuda_backend_emu), which is how CI checks the backend on machines without a GPU.
+//
+// FP8 GEMMs with quantized activations (the dense projections) run on cuBLASLt's block-scaled
+// FP8 matmul where the device is sm_90 and the shape qualifies (backend/cuda/cublaslt_fp8.h),
+// and on the SIMT kernel otherwise. Both form one partial sum per 128 of k, multiply it by the
+// two block scales and accumulate in fp32, then round once; they differ only in the order and
+// precision of the additions inside a block (bounds in tests/gpu/test_cublaslt_fp8_gpu.cpp).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "backend/backend.h"
 #include "backend/cuda/device_runtime.h"
 
 namespace dsv4 {
 
-std::unique_ptr<Backend> make_cuda_backend(std::unique_ptr<DeviceRuntime> runtime);
+// Which kernel runs FP8 GEMMs with quantized activations.
+enum class Fp8GemmPath : uint8_t {
+  kAuto,  // cuBLASLt where the device and the shape allow it, else the SIMT kernel
+  kSimt,  // always the SIMT kernel (the portable path; tests compare the two)
+};
+
+struct CudaBackendOptions {
+  Fp8GemmPath fp8_gemm = Fp8GemmPath::kAuto;
+};
+
+std::unique_ptr<Backend> make_cuda_backend(std::unique_ptr<DeviceRuntime> runtime,
+                                           const CudaBackendOptions& options = {});
+
+// What a CUDA backend's FP8 GEMMs with quantized activations have done so far: how many ran on
+// each path, and why cuBLASLt is off (empty when it is on).
+struct Fp8GemmReport {
+  int64_t cublaslt = 0;
+  int64_t simt = 0;
+  std::string cublaslt_off;
+};
+Fp8GemmReport cuda_backend_fp8_gemm_report(Backend& backend);
 
 // The runtime a backend made by make_cuda_backend runs on (for uploads and synchronize).
 DeviceRuntime& cuda_backend_runtime(Backend& backend);
