@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "cuda/moe_dispatch.h"
 #include "cuda/norm.h"
 #include "cuda/quant.h"
+#include "cuda/sampling.h"
 #include "device_ceilings.h"
 
 namespace dsv4::gpu_bench {
@@ -95,6 +97,37 @@ struct Bench {
                 gflops / ceil.fma_gflops);
   }
 };
+
+// Next-token sampling of a 64-sequence decode step over the real vocabulary, LM-like rows (a
+// normal body and a few peaks): greedy, and top-p 0.9 at T 0.7 (the chat default of many
+// clients). Bytes are one read of the logits; the kernel reads a row up to four times, from L2.
+void bench_sampling(Bench& b) {
+  const int64_t rows = 64, vocab = 129280;
+  std::normal_distribution<float> body(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(rows * vocab));
+  for (auto& v : x) v = body(b.rng);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < 8; ++j)
+      x[static_cast<size_t>(r * vocab + (r * 7919 + j * 104729) % vocab)] = 9.0f + 0.5f * static_cast<float>(j);
+  const float* dx = b.upload(x);
+  int32_t* tokens = b.fill<int32_t>(static_cast<size_t>(rows), 0);
+  int32_t* status = b.fill<int32_t>(static_cast<size_t>(rows), 0);
+  for (const auto& [name, temperature, top_p] :
+       {std::tuple<const char*, double, double>{"greedy", 0.0, 1.0}, {"T 0.7 top-p 0.9", 0.7, 0.9}}) {
+    std::vector<dsv4k::SampleRowParams> params(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      dsv4k::SampleRowParams& p = params[static_cast<size_t>(r)];
+      p.temperature = temperature;
+      p.inv_t = temperature > 0.0 ? static_cast<float>(1.0 / temperature) : 0.0f;
+      p.top_p = top_p;
+      p.u = static_cast<double>(r) / static_cast<double>(rows);
+    }
+    const dsv4k::SampleRowParams* dp = b.upload(params);
+    const double us =
+        b.time_us([&] { return k::sample_rows(dx, rows, vocab, vocab, dp, tokens, status, b.rt.stream()); });
+    b.row(std::string("sample_rows 64 x 129280, ") + name, us, 4.0 * static_cast<double>(rows * vocab), 0);
+  }
+}
 
 void run(Bench& b) {
   std::printf("| kernel | us | GB/s | of copy BW | GFLOP/s | of fp32 FMA |\n|---|---|---|---|---|---|\n");
@@ -245,6 +278,7 @@ void run(Bench& b) {
     const double uq = b.time_us([&] { return k::quantize_e4m3(x, rows, d, d, 128, q8, qs, s); });
     b.row("quantize_e4m3 512x4096", uq, 5.0 * static_cast<double>(rows * d), 2.0 * static_cast<double>(rows * d));
   }
+  bench_sampling(b);
 }
 
 }  // namespace

@@ -89,7 +89,9 @@ DSV4_DEVICE float from_ordered(unsigned k) {
 DSV4_DEVICE Key make_key(unsigned ordered, int64_t token) {
   return (static_cast<Key>(ordered) << 32) | static_cast<Key>(0xFFFFFFFFu - static_cast<unsigned>(token));
 }
-DSV4_DEVICE int32_t key_token(Key k) { return static_cast<int32_t>(0xFFFFFFFFu - static_cast<unsigned>(k & 0xFFFFFFFFu)); }
+DSV4_DEVICE int32_t key_token(Key k) {
+  return static_cast<int32_t>(0xFFFFFFFFu - static_cast<unsigned>(k & 0xFFFFFFFFu));
+}
 DSV4_DEVICE float key_logit(Key k) { return from_ordered(static_cast<unsigned>(k >> 32)); }
 
 // The CPU's float_threshold: the smallest float f >= t, so that x >= f (float) is x >= t (double).
@@ -158,7 +160,8 @@ DSV4_DEVICE double vocab_total(const float* x, int64_t vocab, float m, float inv
     const int64_t b = base + tid / kLanes;
     float lane_sum = 0.0f;
     if (b < n_blocks) {
-      for (int64_t i = b * kBlock + l; i < (b + 1) * kBlock && i < vocab; i += kLanes) lane_sum += weight_of(x[i], m, inv_t);
+      for (int64_t i = b * kBlock + l; i < (b + 1) * kBlock && i < vocab; i += kLanes)
+        lane_sum += weight_of(x[i], m, inv_t);
     }
     s.red_f[tid] = lane_sum;
     __syncthreads();
