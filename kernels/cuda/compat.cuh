@@ -124,4 +124,15 @@ inline cudaError_t allow_shared(Kernel kernel, size_t dynamic_bytes, size_t stat
 // Ceil division for grid sizing.
 constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Grid-stride loops: `for (i = first_index(); i < n; i += grid_stride())` over a grid of
+// grid_for(n, threads, max_blocks) blocks, which stops growing at max_blocks (enough to fill
+// the GPU; the loop covers the rest).
+DSV4_DEVICE int64_t first_index() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
+DSV4_DEVICE int64_t grid_stride() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
+inline dim3 grid_for(int64_t n, int threads, int64_t max_blocks) {
+  int64_t blocks = ceil_div(n, threads);
+  if (blocks > max_blocks) blocks = max_blocks;
+  return dim3(static_cast<unsigned>(blocks));
+}
+
 }  // namespace dsv4cu

@@ -16,27 +16,14 @@ inline constexpr int kElementwiseThreads = 256;
 // Grid-stride loops past this many blocks: enough to fill an H100 several times over.
 inline constexpr int64_t kElementwiseMaxBlocks = 8192;
 
-namespace elementwise_detail {
-
-DSV4_DEVICE int64_t first_index() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
-DSV4_DEVICE int64_t grid_stride() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
-
-inline dim3 grid_for(int64_t n) {
-  int64_t blocks = dsv4cu::ceil_div(n, kElementwiseThreads);
-  if (blocks > kElementwiseMaxBlocks) blocks = kElementwiseMaxBlocks;
-  return dim3(static_cast<unsigned>(blocks));
-}
-
-}  // namespace elementwise_detail
-
 DSV4_GLOBAL void scale_kernel(float* x, int64_t n, float factor, Round round) {
-  for (int64_t i = elementwise_detail::first_index(); i < n; i += elementwise_detail::grid_stride())
+  for (int64_t i = dsv4cu::first_index(); i < n; i += dsv4cu::grid_stride())
     x[i] = round_to(x[i] * factor, round);
 }
 
 // out may alias a or b: each element is read before it is written, by the same thread.
 DSV4_GLOBAL void add_kernel(const float* a, const float* b, float* out, int64_t n, Round round) {
-  for (int64_t i = elementwise_detail::first_index(); i < n; i += elementwise_detail::grid_stride())
+  for (int64_t i = dsv4cu::first_index(); i < n; i += dsv4cu::grid_stride())
     out[i] = round_to(a[i] + b[i], round);
 }
 
@@ -44,7 +31,7 @@ DSV4_GLOBAL void add_kernel(const float* a, const float* b, float* out, int64_t 
 DSV4_GLOBAL void moe_combine_kernel(const float* expert_out, const float* shared, int64_t n, int64_t k, int64_t d,
                                     float* out, Round round) {
   const int64_t total = n * d;
-  for (int64_t idx = elementwise_detail::first_index(); idx < total; idx += elementwise_detail::grid_stride()) {
+  for (int64_t idx = dsv4cu::first_index(); idx < total; idx += dsv4cu::grid_stride()) {
     const int64_t t = idx / d;
     const int64_t i = idx % d;
     float acc = 0.0f;
@@ -59,7 +46,7 @@ DSV4_GLOBAL void moe_combine_kernel(const float* expert_out, const float* shared
 DSV4_GLOBAL void swiglu_kernel(const float* g, const float* u, int64_t n, int64_t inter, int64_t ld,
                                const float* weight, float limit, float* h, int64_t ldh, Round round) {
   const int64_t total = n * inter;
-  for (int64_t idx = elementwise_detail::first_index(); idx < total; idx += elementwise_detail::grid_stride()) {
+  for (int64_t idx = dsv4cu::first_index(); idx < total; idx += dsv4cu::grid_stride()) {
     const int64_t t = idx / inter;
     const int64_t c = idx % inter;
     const float w = weight != nullptr ? weight[t] : 1.0f;
@@ -74,7 +61,7 @@ DSV4_GLOBAL void swiglu_kernel(const float* g, const float* u, int64_t n, int64_
 
 DSV4_GLOBAL void embed_kernel(const uint16_t* table, int64_t dim, const int32_t* tokens, int64_t n, float* out) {
   const int64_t total = n * dim;
-  for (int64_t idx = elementwise_detail::first_index(); idx < total; idx += elementwise_detail::grid_stride()) {
+  for (int64_t idx = dsv4cu::first_index(); idx < total; idx += dsv4cu::grid_stride()) {
     const int64_t t = idx / dim;
     const int64_t i = idx % dim;
     out[idx] = bf16_to_f32(table[static_cast<int64_t>(tokens[t]) * dim + i]);
@@ -83,21 +70,24 @@ DSV4_GLOBAL void embed_kernel(const uint16_t* table, int64_t dim, const int32_t*
 
 inline cudaError_t launch_scale(float* x, int64_t n, float factor, Round round, dsv4cu::Stream stream) {
   if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(scale_kernel, elementwise_detail::grid_for(n), dim3(kElementwiseThreads), 0, stream, x, n,
+  const dim3 grid = dsv4cu::grid_for(n, kElementwiseThreads, kElementwiseMaxBlocks);
+  return dsv4cu::launch(scale_kernel, grid, dim3(kElementwiseThreads), 0, stream, x, n,
                         factor, round);
 }
 
 inline cudaError_t launch_add(const float* a, const float* b, float* out, int64_t n, Round round,
                               dsv4cu::Stream stream) {
   if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(add_kernel, elementwise_detail::grid_for(n), dim3(kElementwiseThreads), 0, stream, a, b,
+  const dim3 grid = dsv4cu::grid_for(n, kElementwiseThreads, kElementwiseMaxBlocks);
+  return dsv4cu::launch(add_kernel, grid, dim3(kElementwiseThreads), 0, stream, a, b,
                         out, n, round);
 }
 
 inline cudaError_t launch_moe_combine(const float* expert_out, const float* shared, int64_t n, int64_t k, int64_t d,
                                       float* out, Round round, dsv4cu::Stream stream) {
   if (n <= 0 || d <= 0) return cudaSuccess;
-  return dsv4cu::launch(moe_combine_kernel, elementwise_detail::grid_for(n * d), dim3(kElementwiseThreads), 0,
+  const dim3 grid = dsv4cu::grid_for(n * d, kElementwiseThreads, kElementwiseMaxBlocks);
+  return dsv4cu::launch(moe_combine_kernel, grid, dim3(kElementwiseThreads), 0,
                         stream, expert_out, shared, n, k, d, out, round);
 }
 
@@ -105,14 +95,16 @@ inline cudaError_t launch_swiglu(const float* g, const float* u, int64_t n, int6
                                  const float* weight, float limit, float* h, int64_t ldh, Round round,
                                  dsv4cu::Stream stream) {
   if (n <= 0 || inter <= 0) return cudaSuccess;
-  return dsv4cu::launch(swiglu_kernel, elementwise_detail::grid_for(n * inter), dim3(kElementwiseThreads), 0,
+  const dim3 grid = dsv4cu::grid_for(n * inter, kElementwiseThreads, kElementwiseMaxBlocks);
+  return dsv4cu::launch(swiglu_kernel, grid, dim3(kElementwiseThreads), 0,
                         stream, g, u, n, inter, ld, weight, limit, h, ldh, round);
 }
 
 inline cudaError_t launch_embed(const uint16_t* table, int64_t dim, const int32_t* tokens, int64_t n, float* out,
                                 dsv4cu::Stream stream) {
   if (n <= 0 || dim <= 0) return cudaSuccess;
-  return dsv4cu::launch(embed_kernel, elementwise_detail::grid_for(n * dim), dim3(kElementwiseThreads), 0, stream,
+  const dim3 grid = dsv4cu::grid_for(n * dim, kElementwiseThreads, kElementwiseMaxBlocks);
+  return dsv4cu::launch(embed_kernel, grid, dim3(kElementwiseThreads), 0, stream,
                         table, dim, tokens, n, out);
 }
 
