@@ -4,20 +4,21 @@
 //   - the routed experts' FP4 GEMM: the contract of dsv4k::ref::gemm_fp4_grouped_q
 //     (dsv4k/moe_dispatch.h).
 //
-// For the experts, rows come sorted by expert (ref::moe_permute); each block computes one kBm x kBn tile of one expert's rows with the
-// GEMM tile of gemm_tile.cuh, so every output row is accumulated exactly as gemm_fp4_q would
-// accumulate it (per-32 partial sums promoted in increasing k).
+// For the experts, rows come sorted by expert (ref::moe_permute); each block computes one
+// kBm x kBn tile of one expert's rows with the GEMM tile of gemm_tile.cuh, so every output
+// row is accumulated exactly as gemm_fp4_q would accumulate it (per-32 partial sums promoted
+// in increasing k). The (expert, row tile) of a block comes from the device offsets
+// (grouped_tiles.cuh): no host round trip.
 //
-// The schedule needs no host round trip (CUDA graphs capture it): the host only knows P =
-// n_tokens · top_k, and launches ceil(P / kBm) + min(n_experts, P) row tiles, an upper
-// bound of Σ_e ceil(count_e / kBm); each block finds its (expert, tile) from the device
-// offsets, and blocks past the last tile return at once.
+// The tensor-core version of the experts' product is grouped_gemm_mma.cuh; grouped_gemm.cu
+// picks between the two.
 #pragma once
 
 #include <cstdint>
 
 #include "cuda/compat.cuh"
 #include "cuda/gemm_tile.cuh"
+#include "cuda/grouped_tiles.cuh"
 #include "dsv4k/gemm.h"
 
 namespace dsv4k::cuda {
@@ -43,26 +44,10 @@ struct Fp4GroupedQSource {
 DSV4_GLOBAL void gemm_fp4_grouped_kernel(QuantizedRows x, const int32_t* x_rows, const int32_t* offsets,
                                          const Fp4Weight* experts, int64_t n_experts, float* y, int64_t ldy,
                                          Round round) {
-  using gemm_detail::kBm;
-  DSV4_SHARED_ARRAY(int64_t, tile, 2);  // [expert, first permuted row]; expert -1: no tile
-  if (threadIdx.x == 0) {
-    int64_t left = blockIdx.y;
-    tile[0] = -1;
-    for (int64_t e = 0; e < n_experts; ++e) {
-      const int64_t count = offsets[e + 1] - offsets[e];
-      const int64_t tiles = (count + kBm - 1) / kBm;
-      if (left < tiles) {
-        tile[0] = e;
-        tile[1] = offsets[e] + left * kBm;
-        break;
-      }
-      left -= tiles;
-    }
-  }
-  __syncthreads();
-  const int64_t e = tile[0];
+  const RowTile tile = block_row_tile(offsets, n_experts, gemm_detail::kBm);
+  const int64_t e = tile.expert;
   if (e < 0) return;  // the same for the whole block: no barrier is skipped by some threads only
-  const int64_t begin = tile[1];
+  const int64_t begin = tile.begin;
   const int64_t m = offsets[e + 1] - begin;  // rows left in this expert (the tile takes ≤ kBm)
   const Fp4Weight w = experts[e];
   const Fp4GroupedQSource src{{x.q, x.scale, x.k, w.data, w.scale, x.k, x.k / kFp8Block}, x_rows, begin};
@@ -103,8 +88,7 @@ inline cudaError_t launch_gemm_fp4_grouped_q(const QuantizedRows& x, const int32
                                              const Fp4Weight* experts, int64_t n_experts, int64_t n, float* y,
                                              int64_t ldy, Round round, dsv4cu::Stream stream) {
   if (x.m <= 0 || n <= 0 || n_experts <= 0) return cudaSuccess;
-  const int64_t max_tiles =
-      dsv4cu::ceil_div(x.m, gemm_detail::kBm) + (n_experts < x.m ? n_experts : x.m);
+  const int64_t max_tiles = max_row_tiles(x.m, n_experts, gemm_detail::kBm);
   if (max_tiles > 65535) return dsv4cu::kInvalidValue;  // grid.y limit: split the batch
   const dim3 grid(static_cast<unsigned>(dsv4cu::ceil_div(n, gemm_detail::kBn)), static_cast<unsigned>(max_tiles));
   return dsv4cu::launch(grouped_gemm_detail::gemm_fp4_grouped_kernel, grid, dim3(gemm_detail::kThreads), 0, stream,

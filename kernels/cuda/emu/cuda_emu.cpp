@@ -50,6 +50,7 @@ struct Warp {
   unsigned lanes = 0;           // threads of the launch in this warp
   uint32_t active = 0;          // lanes that have not returned
   uint64_t slots[32] = {};      // values being exchanged
+  unsigned char gather[32 * kMaxGatherBytes] = {};  // warp_all_gather's contributions
 };
 
 // The state of one launch, shared by its threads.
@@ -196,6 +197,22 @@ uint32_t warp_ballot(bool predicate) {
   }
   warp.barrier.wait(lock);
   return bits;
+}
+
+void warp_all_gather(const void* mine, void* all, size_t bytes) {
+  if (bytes > kMaxGatherBytes) die("warp_all_gather of more than kMaxGatherBytes per lane");
+  BlockRun& run = run_of_caller();
+  Warp& warp = *run.warps[tls_state.linear_tid / 32];
+  const unsigned lane = tls_state.linear_tid % 32;
+  std::unique_lock<std::mutex> lock(run.mutex);
+  std::memcpy(warp.gather + lane * bytes, mine, bytes);
+  warp.barrier.wait(lock);
+  unsigned char* out = static_cast<unsigned char*>(all);
+  for (unsigned l = 0; l < 32; ++l) {
+    if (warp.active & (1u << l)) std::memcpy(out + l * bytes, warp.gather + l * bytes, bytes);
+  }
+  // Nobody may overwrite a contribution before every lane has read it.
+  warp.barrier.wait(lock);
 }
 
 uint32_t warp_active_mask() {

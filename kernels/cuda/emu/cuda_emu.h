@@ -73,6 +73,12 @@ void* shared_static(size_t bytes, size_t align);
 void* shared_dynamic();
 uint64_t warp_exchange(uint64_t value, unsigned src_lane);  // lane reads src_lane's value
 uint32_t warp_ballot(bool predicate);
+// Every lane of the calling thread's warp gives `bytes` (at most kMaxGatherBytes) at `mine`;
+// `all` receives the 32 contributions, lane l's at all + l * bytes (a lane that has returned
+// leaves its part of `all` unchanged). A warp barrier like a shuffle: what warp-wide matrix
+// instructions (mma.sync, kernels/cuda/mma_e4m3.cuh) need to see every lane's fragment.
+inline constexpr size_t kMaxGatherBytes = 64;
+void warp_all_gather(const void* mine, void* all, size_t bytes);
 // Lanes of the calling thread's warp that are part of the launch and have not returned.
 uint32_t warp_active_mask();
 
