@@ -53,32 +53,41 @@ int gemm_fp8_f_grouped(const float* x, int64_t m, int64_t ldx, const Fp8Weight& 
   return static_cast<int>(launch_gemm_fp8_f_grouped(x, m, ldx, w, n_groups, y, ldy, round, as_stream(stream)));
 }
 
+namespace {
+// The launch on a core already known to suit the device.
+int launch_expert_core(const QuantizedRows& x, const int32_t* x_rows, const int32_t* offsets,
+                       const Fp4Weight* experts, int64_t n_experts, int64_t n, float* y, int64_t ldy, Round round,
+                       ExpertGemmCore core, void* stream) {
+  switch (core) {
+    case ExpertGemmCore::kSimt:
+      return static_cast<int>(
+          launch_gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, as_stream(stream)));
+    case ExpertGemmCore::kMma:
+      return static_cast<int>(
+          launch_gemm_fp4_grouped_q_mma(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, as_stream(stream)));
+  }
+  return static_cast<int>(dsv4cu::kInvalidValue);
+}
+}  // namespace
+
 int gemm_fp4_grouped_q(const QuantizedRows& x, const int32_t* x_rows, const int32_t* offsets, const Fp4Weight* experts,
                        int64_t n_experts, int64_t n, float* y, int64_t ldy, Round round, void* stream) {
   ExpertGemmCore core = current_default_core();
   // Activations the MMA kernel cannot stage (a partial 128-block breaks the contract of
   // QuantizedRows anyway; misaligned rows do not) go to the SIMT core.
   if (!grouped_mma_accepts(x)) core = ExpertGemmCore::kSimt;
-  return gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, core, stream);
+  return launch_expert_core(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, core, stream);
 }
 
 int gemm_fp4_grouped_q(const QuantizedRows& x, const int32_t* x_rows, const int32_t* offsets, const Fp4Weight* experts,
                        int64_t n_experts, int64_t n, float* y, int64_t ldy, Round round, ExpertGemmCore core,
                        void* stream) {
-  switch (core) {
-    case ExpertGemmCore::kSimt:
-      return static_cast<int>(
-          launch_gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, as_stream(stream)));
-    case ExpertGemmCore::kMma: {
-      int major = 0, minor = 0;
-      current_device_cc(&major, &minor);
-      if (default_expert_gemm_core(major, minor) != ExpertGemmCore::kMma)
-        return static_cast<int>(dsv4cu::kInvalidValue);
-      return static_cast<int>(
-          launch_gemm_fp4_grouped_q_mma(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, as_stream(stream)));
-    }
+  if (core == ExpertGemmCore::kMma) {
+    int major = 0, minor = 0;
+    current_device_cc(&major, &minor);
+    if (default_expert_gemm_core(major, minor) != ExpertGemmCore::kMma) return static_cast<int>(dsv4cu::kInvalidValue);
   }
-  return static_cast<int>(dsv4cu::kInvalidValue);
+  return launch_expert_core(x, x_rows, offsets, experts, n_experts, n, y, ldy, round, core, stream);
 }
 
 }  // namespace dsv4k::cuda
