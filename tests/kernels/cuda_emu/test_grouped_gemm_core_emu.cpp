@@ -14,6 +14,7 @@
 #include "cuda/grouped_gemm.h"
 #include "dsv4k/quant.h"
 #include "emu_test_util.h"
+#include "grouped_inputs.h"
 
 namespace dsv4k {
 namespace {
@@ -33,32 +34,20 @@ TEST(CudaEmuExpertGemmCore, TensorCoresFromComputeCapability89) {
 TEST(CudaEmuExpertGemmCore, ForcedCoresAgreeAndTheDefaultIsOneOfThem) {
   std::mt19937 rng(11);
   constexpr int64_t k = 256, n = 72, ldy = n + 1, n_x = 9;
-  const std::vector<int32_t> offsets = {0, 3, 3, 20};
-  const int64_t P = offsets.back(), n_experts = 3;
-  std::vector<int32_t> x_rows(static_cast<size_t>(P));
-  for (auto& r : x_rows) r = static_cast<int32_t>(rng() % n_x);
-  const std::vector<float> xf = emu_test::bf16_normal(static_cast<size_t>(n_x * k), rng, 1.0f);
-  std::vector<uint8_t> xq(static_cast<size_t>(n_x * k));
-  std::vector<float> xs(static_cast<size_t>(n_x * (k / kFp8Block)));
-  ref::quantize_e4m3(xf.data(), n_x, k, k, kFp8Block, xq.data(), xs.data());
-  std::vector<std::vector<uint8_t>> data(n_experts), scale(n_experts);
-  std::vector<Fp4Weight> experts;
-  for (size_t e = 0; e < data.size(); ++e) {
-    data[e].resize(static_cast<size_t>(n * k / 2));
-    scale[e].resize(static_cast<size_t>(n * k / kFp4Block));
-    for (auto& b : data[e]) b = static_cast<uint8_t>(rng());
-    for (auto& b : scale[e]) b = static_cast<uint8_t>(120 + rng() % 6);
-    experts.push_back(Fp4Weight{data[e].data(), scale[e].data(), n, k});
-  }
-  const QuantizedRows x{xq.data(), xs.data(), P, k};
+  const emu_test::GroupedInputs in = emu_test::make_grouped_inputs({3, 0, 17}, n, k, n_x, rng);
+  const int64_t P = in.P, n_experts = 3;
+  const int32_t* x_rows = in.x_rows.data();
+  const int32_t* offsets = in.offsets.data();
+  const Fp4Weight* experts = in.experts.data();
+  const QuantizedRows& x = in.x;
   std::vector<float> simt(static_cast<size_t>(P * ldy), -7.0f), mma = simt, by_default = simt;
-  ASSERT_EQ(cuda::gemm_fp4_grouped_q(x, x_rows.data(), offsets.data(), experts.data(), n_experts, n, simt.data(), ldy,
+  ASSERT_EQ(cuda::gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n, simt.data(), ldy,
                                      Round::kBf16, ExpertGemmCore::kSimt, nullptr),
             0);
-  ASSERT_EQ(cuda::gemm_fp4_grouped_q(x, x_rows.data(), offsets.data(), experts.data(), n_experts, n, mma.data(), ldy,
+  ASSERT_EQ(cuda::gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n, mma.data(), ldy,
                                      Round::kBf16, ExpertGemmCore::kMma, nullptr),
             0);
-  ASSERT_EQ(cuda::gemm_fp4_grouped_q(x, x_rows.data(), offsets.data(), experts.data(), n_experts, n,
+  ASSERT_EQ(cuda::gemm_fp4_grouped_q(x, x_rows, offsets, experts, n_experts, n,
                                      by_default.data(), ldy, Round::kBf16, nullptr),
             0);
   for (size_t i = 0; i < simt.size(); ++i) {

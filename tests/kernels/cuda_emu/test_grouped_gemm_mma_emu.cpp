@@ -30,6 +30,7 @@
 #include "dsv4k/moe_dispatch.h"
 #include "dsv4k/quant.h"
 #include "emu_test_util.h"
+#include "grouped_inputs.h"
 
 namespace dsv4k {
 namespace {
@@ -117,66 +118,12 @@ void PrintTo(const GroupedCase& c, std::ostream* os) {
   for (int64_t m : c.counts) *os << m << ",";
 }
 
-struct GroupedInputs {
-  std::vector<int32_t> offsets, x_rows;
-  std::vector<uint8_t> xq;
-  std::vector<float> xs;
-  std::vector<std::vector<uint8_t>> data, scale;
-  std::vector<Fp4Weight> experts;
-  QuantizedRows x;
-  int64_t P = 0;
-};
-
-GroupedInputs make_inputs(const GroupedCase& c, std::mt19937& rng) {
-  GroupedInputs in;
-  in.offsets.push_back(0);
-  for (int64_t m : c.counts) in.offsets.push_back(in.offsets.back() + static_cast<int32_t>(m));
-  in.P = in.offsets.back();
-  const int64_t n_x = c.gather ? 23 : in.P;  // activation rows
-  if (c.gather) {
-    in.x_rows.resize(static_cast<size_t>(in.P));
-    for (auto& r : in.x_rows) r = static_cast<int32_t>(rng() % n_x);
-  }
-  const std::vector<float> xf = emu_test::bf16_normal(static_cast<size_t>(n_x * c.k), rng, 1.0f);
-  in.xq.resize(static_cast<size_t>(n_x * c.k));
-  in.xs.resize(static_cast<size_t>(n_x * (c.k / kFp8Block)));
-  ref::quantize_e4m3(xf.data(), n_x, c.k, c.k, kFp8Block, in.xq.data(), in.xs.data());
-  in.x = QuantizedRows{in.xq.data(), in.xs.data(), in.P, c.k};
-  for (size_t e = 0; e < c.counts.size(); ++e) {
-    in.data.emplace_back(static_cast<size_t>(c.n * c.k / 2));
-    in.scale.emplace_back(static_cast<size_t>(c.n * c.k / kFp4Block));
-    for (auto& b : in.data.back()) b = static_cast<uint8_t>(rng());
-    for (auto& b : in.scale.back()) b = static_cast<uint8_t>(117 + rng() % 12);
-  }
-  for (size_t e = 0; e < c.counts.size(); ++e)
-    in.experts.push_back(Fp4Weight{in.data[e].data(), in.scale[e].data(), c.n, c.k});
-  return in;
-}
-
-// Σ_k |x·w| of output (p, j) with scales applied: the unit of the bound.
-double abs_sum(const GroupedInputs& in, int64_t e, int64_t p, int64_t j) {
-  const Fp4Weight& w = in.experts[static_cast<size_t>(e)];
-  const int64_t k = w.k;
-  const int64_t src = in.x_rows.empty() ? p : in.x_rows[static_cast<size_t>(p)];
-  double s = 0.0;
-  for (int64_t kk = 0; kk < k; ++kk) {
-    const uint8_t byte = w.data[j * (k / 2) + kk / 2];
-    const uint8_t code = static_cast<uint8_t>(kk % 2 == 0 ? (byte & 0xFu) : (byte >> 4));
-    const double wv =
-        static_cast<double>(e2m1_to_f32(code)) * e8m0_to_f32(w.scale[j * (k / kFp4Block) + kk / kFp4Block]);
-    const double xv = static_cast<double>(e4m3_to_f32(in.xq[static_cast<size_t>(src * k + kk)])) *
-                      in.xs[static_cast<size_t>(src * (k / kFp8Block) + kk / kFp8Block)];
-    s += std::fabs(xv * wv);
-  }
-  return s;
-}
-
 class CudaEmuGroupedGemmMmaCases : public ::testing::TestWithParam<GroupedCase> {};
 
 TEST_P(CudaEmuGroupedGemmMmaCases, EqualsTheSimtKernelAndMeetsTheReference) {
   const GroupedCase c = GetParam();
   std::mt19937 rng(static_cast<uint32_t>(c.n * 7 + c.k));
-  const GroupedInputs in = make_inputs(c, rng);
+  const emu_test::GroupedInputs in = emu_test::make_grouped_inputs(c.counts, c.n, c.k, c.gather ? 23 : 0, rng);
   const int64_t ldy = c.n + 3, n_experts = static_cast<int64_t>(c.counts.size());
   const int32_t* x_rows = in.x_rows.empty() ? nullptr : in.x_rows.data();
   for (Round round : {Round::kNone, Round::kBf16}) {
@@ -194,7 +141,8 @@ TEST_P(CudaEmuGroupedGemmMmaCases, EqualsTheSimtKernelAndMeetsTheReference) {
           const size_t at = static_cast<size_t>(p * ldy + j);
           ASSERT_EQ(f32_bits(mma[at]), f32_bits(simt[at])) << "expert " << e << " row " << p << " col " << j;
           if (round != Round::kNone || j >= c.n) continue;
-          const double tol = static_cast<double>(kFp4Block + c.k / kFp4Block + 1) * emu_test::kU * abs_sum(in, e, p, j);
+          const double tol = static_cast<double>(kFp4Block + c.k / kFp4Block + 1) * emu_test::kU *
+                             emu_test::grouped_abs_sum(in, e, p, j);
           EXPECT_LE(std::fabs(static_cast<double>(mma[at]) - want[at]), tol)
               << "expert " << e << " row " << p << " col " << j;
         }

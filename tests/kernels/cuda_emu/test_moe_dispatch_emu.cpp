@@ -27,6 +27,7 @@
 #include "dsv4k/moe_dispatch.h"
 #include "dsv4k/quant.h"
 #include "emu_test_util.h"
+#include "grouped_inputs.h"
 
 namespace dsv4k {
 namespace {
@@ -122,30 +123,15 @@ TEST(CudaEmuGroupedGemm, EachRowIsThePlainGemmOfItsExpert) {
   constexpr int64_t k = 256, n = 80, ldy = n + 3;
   const std::vector<int64_t> counts = {33, 0, 1, 65, 2};  // rows per expert
   const int64_t n_experts = static_cast<int64_t>(counts.size());
-  std::vector<int32_t> offsets(1, 0);
-  for (int64_t c : counts) offsets.push_back(offsets.back() + static_cast<int32_t>(c));
-  const int64_t P = offsets.back();
-  constexpr int64_t n_x = 40;  // activation rows; permuted rows pick them through x_rows
-  std::vector<int32_t> x_rows(static_cast<size_t>(P));
-  for (auto& r : x_rows) r = static_cast<int32_t>(rng() % n_x);
-
-  const std::vector<float> xf = emu_test::bf16_normal(static_cast<size_t>(n_x * k), rng, 1.0f);
-  std::vector<uint8_t> xq(static_cast<size_t>(n_x * k));
-  std::vector<float> xs(static_cast<size_t>(n_x * (k / kFp8Block)));
-  ref::quantize_e4m3(xf.data(), n_x, k, k, kFp8Block, xq.data(), xs.data());
-  const QuantizedRows x{xq.data(), xs.data(), P, k};  // m: the permuted rows
-
-  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(n_experts)), scale(static_cast<size_t>(n_experts));
-  std::vector<Fp4Weight> experts;
-  for (int64_t e = 0; e < n_experts; ++e) {
-    auto& d = data[static_cast<size_t>(e)];
-    auto& s = scale[static_cast<size_t>(e)];
-    d.resize(static_cast<size_t>(n * k / 2));
-    s.resize(static_cast<size_t>(n * k / kFp4Block));
-    for (auto& b : d) b = static_cast<uint8_t>(rng());
-    for (auto& b : s) b = static_cast<uint8_t>(117 + rng() % 12);
-    experts.push_back(Fp4Weight{d.data(), s.data(), n, k});
-  }
+  // 40 activation rows; permuted rows pick them through x_rows.
+  const emu_test::GroupedInputs in = emu_test::make_grouped_inputs(counts, n, k, 40, rng);
+  const int64_t P = in.P;
+  const std::vector<int32_t>& offsets = in.offsets;
+  const std::vector<int32_t>& x_rows = in.x_rows;
+  const std::vector<uint8_t>& xq = in.xq;
+  const std::vector<float>& xs = in.xs;
+  const std::vector<Fp4Weight>& experts = in.experts;
+  const QuantizedRows& x = in.x;  // m: the permuted rows
 
   for (Round round : {Round::kNone, Round::kBf16}) {
     std::vector<float> got(static_cast<size_t>(P * ldy), -7.0f);
@@ -176,18 +162,8 @@ TEST(CudaEmuGroupedGemm, EachRowIsThePlainGemmOfItsExpert) {
               << "expert " << e << " row " << r << " col " << j;
           if (round != Round::kNone || j >= n) continue;
           // Against the reference: the bound of test_gemm_emu.cpp for FP4 (group 32).
-          double abs_sum = 0.0;
-          const int64_t src = x_rows[static_cast<size_t>(begin + r)];
-          const Fp4Weight& w = experts[static_cast<size_t>(e)];
-          for (int64_t kk = 0; kk < k; ++kk) {
-            const uint8_t byte = w.data[j * (k / 2) + kk / 2];
-            const uint8_t code = static_cast<uint8_t>(kk % 2 == 0 ? (byte & 0xFu) : (byte >> 4));
-            const double wv = static_cast<double>(e2m1_to_f32(code)) * e8m0_to_f32(w.scale[j * (k / kFp4Block) + kk / kFp4Block]);
-            const double xv = static_cast<double>(e4m3_to_f32(xq[static_cast<size_t>(src * k + kk)])) *
-                              xs[static_cast<size_t>(src * (k / kFp8Block) + kk / kFp8Block)];
-            abs_sum += std::fabs(xv * wv);
-          }
-          const double tol = (kFp4Block + k / kFp4Block + 1) * emu_test::kU * abs_sum;
+          const double tol =
+              (kFp4Block + k / kFp4Block + 1) * emu_test::kU * emu_test::grouped_abs_sum(in, e, begin + r, j);
           EXPECT_LE(std::fabs(static_cast<double>(g) - want[static_cast<size_t>((begin + r) * ldy + j)]), tol)
               << "expert " << e << " row " << r << " col " << j;
         }
