@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cuda/cuda_runtime.h"
@@ -32,6 +34,26 @@ inline std::string why_no_gpu() {
     const ::dsv4::Status st_ = (expr);            \
     ASSERT_TRUE(st_.is_ok()) << st_.to_string();  \
   } while (0)
+
+// What a kernel test runs on: GPU 0 made current, a stream on it, and a caching pool over
+// cudaMalloc (members in that order, so the pool goes before its allocator).
+class DeviceSession {
+ public:
+  static Result<std::unique_ptr<DeviceSession>> open() {
+    DSV4_RETURN_IF_ERROR(cuda::set_device(0));
+    Result<cuda::Stream> stream = cuda::Stream::create();
+    if (!stream.is_ok()) return stream.status();
+    return std::unique_ptr<DeviceSession>(new DeviceSession(std::move(stream).value()));
+  }
+  const cuda::Stream& stream() const { return stream_; }
+  DevicePool& pool() { return pool_; }
+
+ private:
+  explicit DeviceSession(cuda::Stream stream) : stream_(std::move(stream)) {}
+  cuda::Stream stream_;
+  cuda::RawAllocator raw_{0};
+  DevicePool pool_{raw_};
+};
 
 // Device memory from the pool holding a copy of a host vector (or n zeroed elements).
 template <typename T>

@@ -150,12 +150,10 @@ TEST_P(GroupedGemmMmaGpu, TensorCoresMatchTheSimtCoreWithinTheBound) {
   dsv4k::ref::moe_permute(ids.data(), nullptr, c.n_tokens, kTopK, kExperts, offsets.data(), token_of.data(),
                           position.data(), nullptr);
 
-  DSV4_ASSERT_OK(cuda::set_device(0));
-  Result<cuda::Stream> stream_r = cuda::Stream::create();
-  DSV4_ASSERT_OK(stream_r.status());
-  const cuda::Stream& st = *stream_r;
-  cuda::RawAllocator raw(0);
-  DevicePool pool(raw);
+  Result<std::unique_ptr<gpu_test::DeviceSession>> session = gpu_test::DeviceSession::open();
+  DSV4_ASSERT_OK(session.status());
+  const cuda::Stream& st = (*session)->stream();
+  DevicePool& pool = (*session)->pool();
   DeviceVector<int32_t> d_offsets(pool, st, offsets), d_token_of(pool, st, token_of);
 
   // Gate/up: n = inter, k = d over the tokens' rows; down: n = d, k = inter over P rows.

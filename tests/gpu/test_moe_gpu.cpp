@@ -121,13 +121,11 @@ TEST(MoeGpu, RoutedExpertsMatchTheCpuReferencePath) {
   dsv4k::ref::moe_combine(expert_out.data(), shared.data(), kN, kTopK, kD, want.data(), Round::kBf16);
 
   // ---- the GPU path ----
-  DSV4_ASSERT_OK(cuda::set_device(0));
-  Result<cuda::Stream> stream_r = cuda::Stream::create();
-  DSV4_ASSERT_OK(stream_r.status());
-  const cuda::Stream& st = *stream_r;
+  Result<std::unique_ptr<gpu_test::DeviceSession>> session = gpu_test::DeviceSession::open();
+  DSV4_ASSERT_OK(session.status());
+  const cuda::Stream& st = (*session)->stream();
   void* const s = st.handle();
-  cuda::RawAllocator raw(0);
-  DevicePool pool(raw);
+  DevicePool& pool = (*session)->pool();
   auto upload_experts = [&](const std::vector<HostExpert>& hs, int64_t n, int64_t k,
                             std::vector<std::unique_ptr<DeviceVector<uint8_t>>>* keep) {
     std::vector<Fp4Weight> views;

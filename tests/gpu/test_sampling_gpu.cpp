@@ -79,12 +79,10 @@ TEST(SamplingGpu, TokensEqualTheCpuSampler) {
     }
   }
 
-  DSV4_ASSERT_OK(cuda::set_device(0));
-  Result<cuda::Stream> stream_r = cuda::Stream::create();
-  DSV4_ASSERT_OK(stream_r.status());
-  const cuda::Stream& st = *stream_r;
-  cuda::RawAllocator raw(0);
-  DevicePool pool(raw);
+  Result<std::unique_ptr<gpu_test::DeviceSession>> session = gpu_test::DeviceSession::open();
+  DSV4_ASSERT_OK(session.status());
+  const cuda::Stream& st = (*session)->stream();
+  DevicePool& pool = (*session)->pool();
   const auto n = static_cast<int64_t>(params.size());
   DeviceVector<float> d_x(pool, st, x);
   DeviceVector<SampleRowParams> d_p(pool, st, params);
