@@ -29,4 +29,40 @@ int decode_kv_bf16_rows(const uint8_t* in, int64_t n, int64_t dim, float* rows, 
   return static_cast<int>(launch_decode_kv_bf16_rows(in, n, dim, rows, ld, as_stream(stream)));
 }
 
+
+int encode_kv_fp8_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim, uint8_t* base,
+                          const int64_t* offsets, void* stream) {
+  return static_cast<int>(
+      launch_encode_kv_fp8_rows_at(rows, n, ld, dim, rope_dim, base, offsets, as_stream(stream)));
+}
+int decode_kv_fp8_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, int64_t rope_dim,
+                          float* rows, int64_t ld, void* stream) {
+  return static_cast<int>(
+      launch_decode_kv_fp8_rows_at(base, offsets, n, dim, rope_dim, rows, ld, as_stream(stream)));
+}
+int encode_kv_fp4_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* base, const int64_t* offsets,
+                          void* stream) {
+  return static_cast<int>(launch_encode_kv_fp4_rows_at(rows, n, ld, dim, base, offsets, as_stream(stream)));
+}
+int decode_kv_fp4_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows, int64_t ld,
+                          void* stream) {
+  return static_cast<int>(launch_decode_kv_fp4_rows_at(base, offsets, n, dim, rows, ld, as_stream(stream)));
+}
+int encode_kv_bf16_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* base,
+                           const int64_t* offsets, void* stream) {
+  return static_cast<int>(launch_encode_kv_bf16_rows_at(rows, n, ld, dim, base, offsets, as_stream(stream)));
+}
+int decode_kv_bf16_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows, int64_t ld,
+                           void* stream) {
+  return static_cast<int>(launch_decode_kv_bf16_rows_at(base, offsets, n, dim, rows, ld, as_stream(stream)));
+}
+int encode_kv_f32_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* base, const int64_t* offsets,
+                          void* stream) {
+  return static_cast<int>(launch_encode_kv_f32_rows_at(rows, n, ld, dim, base, offsets, as_stream(stream)));
+}
+int decode_kv_f32_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows, int64_t ld,
+                          void* stream) {
+  return static_cast<int>(launch_decode_kv_f32_rows_at(base, offsets, n, dim, rows, ld, as_stream(stream)));
+}
+
 }  // namespace dsv4k::cuda

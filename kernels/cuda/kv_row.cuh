@@ -6,6 +6,11 @@
 // One CUDA block per row; the quantized scale blocks of a row go to its warps round-robin.
 // The launchers pass the row geometry (row bytes, field offsets) computed on the host: the
 // constexpr helpers of dsv4k/kv_row.h are host functions to nvcc.
+//
+// Encoded rows are either contiguous (row r at r * row_bytes) or scattered in a pool, the
+// paged cache (row r at base + offsets[r], Backend::encode_kv_rows_at): every kernel takes an
+// `offsets` pointer that is null for the first case, so both are one kernel body and one
+// instantiation. The offsets are read once per block, before any byte of the row moves.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +43,12 @@ DSV4_DEVICE float get_bf16(const uint8_t* p) {
   return bf16_to_f32(static_cast<uint16_t>(p[0] | (p[1] << 8)));
 }
 
+// Byte offset of this block's encoded row from the base pointer.
+DSV4_DEVICE int64_t row_offset(const int64_t* offsets, int64_t row_bytes) {
+  const auto r = static_cast<int64_t>(blockIdx.x);
+  return offsets != nullptr ? offsets[r] : r * row_bytes;
+}
+
 // Zeroes the row's tail [used, row_bytes) so that rows compare (and hash) byte for byte.
 DSV4_DEVICE void zero_pad(uint8_t* o, int64_t used, int64_t row_bytes) {
   for (int64_t k = used + static_cast<int64_t>(threadIdx.x); k < row_bytes; k += blockDim.x) o[k] = 0;
@@ -50,11 +61,11 @@ DSV4_DEVICE void zero_pad(uint8_t* o, int64_t used, int64_t row_bytes) {
 // Each lane owns dims lane and lane + 32 of a 64-dim scale block.
 // scale_offset = dim + rope_dim (kv_fp8_scale_offset), row_bytes = kv_fp8_row_bytes.
 DSV4_GLOBAL void kv_fp8_encode_kernel(const float* rows, int64_t ld, int64_t dim, int64_t rope_dim,
-                                      int64_t scale_offset, int64_t row_bytes, uint8_t* out) {
+                                      int64_t scale_offset, int64_t row_bytes, uint8_t* base, const int64_t* offsets) {
   namespace d = kv_row_detail;
   const int64_t nope = dim - rope_dim;
   const float* x = rows + static_cast<int64_t>(blockIdx.x) * ld;
-  uint8_t* o = out + static_cast<int64_t>(blockIdx.x) * row_bytes;
+  uint8_t* o = base + d::row_offset(offsets, row_bytes);
   uint8_t* scales = o + scale_offset;
   const int64_t lane = dsv4cu::lane_id();
   const int64_t warps = blockDim.x / 32;
@@ -73,10 +84,10 @@ DSV4_GLOBAL void kv_fp8_encode_kernel(const float* rows, int64_t ld, int64_t dim
   d::zero_pad(o, scale_offset + nope / kKvFp8Block, row_bytes);
 }
 
-DSV4_GLOBAL void kv_fp8_decode_kernel(const uint8_t* in, int64_t dim, int64_t rope_dim, int64_t scale_offset,
-                                      int64_t row_bytes, float* rows, int64_t ld) {
+DSV4_GLOBAL void kv_fp8_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, int64_t rope_dim,
+                                      int64_t scale_offset, int64_t row_bytes, float* rows, int64_t ld) {
   const int64_t nope = dim - rope_dim;
-  const uint8_t* p = in + static_cast<int64_t>(blockIdx.x) * row_bytes;
+  const uint8_t* p = base + kv_row_detail::row_offset(offsets, row_bytes);
   const uint8_t* scales = p + scale_offset;
   float* y = rows + static_cast<int64_t>(blockIdx.x) * ld;
   for (int64_t i = threadIdx.x; i < nope; i += blockDim.x)
@@ -89,9 +100,10 @@ DSV4_GLOBAL void kv_fp8_decode_kernel(const uint8_t* in, int64_t dim, int64_t ro
 // One warp per 32-dim scale block, one dim per lane; even lanes pack their odd neighbour's code
 // into the high nibble.
 // The scales start at dim / 2 (kv_fp4_scale_offset); row_bytes = kv_fp4_row_bytes.
-DSV4_GLOBAL void kv_fp4_encode_kernel(const float* rows, int64_t ld, int64_t dim, int64_t row_bytes, uint8_t* out) {
+DSV4_GLOBAL void kv_fp4_encode_kernel(const float* rows, int64_t ld, int64_t dim, int64_t row_bytes, uint8_t* base,
+                                      const int64_t* offsets) {
   const float* x = rows + static_cast<int64_t>(blockIdx.x) * ld;
-  uint8_t* o = out + static_cast<int64_t>(blockIdx.x) * row_bytes;
+  uint8_t* o = base + kv_row_detail::row_offset(offsets, row_bytes);
   uint8_t* scales = o + dim / 2;
   const int64_t lane = dsv4cu::lane_id();
   const int64_t warps = blockDim.x / 32;
@@ -107,8 +119,9 @@ DSV4_GLOBAL void kv_fp4_encode_kernel(const float* rows, int64_t ld, int64_t dim
   kv_row_detail::zero_pad(o, dim / 2 + dim / kKvFp4Block, row_bytes);
 }
 
-DSV4_GLOBAL void kv_fp4_decode_kernel(const uint8_t* in, int64_t dim, int64_t row_bytes, float* rows, int64_t ld) {
-  const uint8_t* p = in + static_cast<int64_t>(blockIdx.x) * row_bytes;
+DSV4_GLOBAL void kv_fp4_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, int64_t row_bytes,
+                                      float* rows, int64_t ld) {
+  const uint8_t* p = base + kv_row_detail::row_offset(offsets, row_bytes);
   const uint8_t* scales = p + dim / 2;
   float* y = rows + static_cast<int64_t>(blockIdx.x) * ld;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
@@ -119,61 +132,134 @@ DSV4_GLOBAL void kv_fp4_decode_kernel(const uint8_t* in, int64_t dim, int64_t ro
 
 // ---- bf16 rows -----------------------------------------------------------------------------
 
-DSV4_GLOBAL void kv_bf16_encode_kernel(const float* rows, int64_t ld, int64_t dim, uint8_t* out) {
+DSV4_GLOBAL void kv_bf16_encode_kernel(const float* rows, int64_t ld, int64_t dim, uint8_t* base,
+                                       const int64_t* offsets) {
   const float* x = rows + static_cast<int64_t>(blockIdx.x) * ld;
-  uint8_t* o = out + static_cast<int64_t>(blockIdx.x) * 2 * dim;
+  uint8_t* o = base + kv_row_detail::row_offset(offsets, 2 * dim);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) kv_row_detail::put_bf16(x[i], o + 2 * i);
 }
 
-DSV4_GLOBAL void kv_bf16_decode_kernel(const uint8_t* in, int64_t dim, float* rows, int64_t ld) {
-  const uint8_t* p = in + static_cast<int64_t>(blockIdx.x) * 2 * dim;
+DSV4_GLOBAL void kv_bf16_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, float* rows,
+                                       int64_t ld) {
+  const uint8_t* p = base + kv_row_detail::row_offset(offsets, 2 * dim);
   float* y = rows + static_cast<int64_t>(blockIdx.x) * ld;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[i] = kv_row_detail::get_bf16(p + 2 * i);
 }
 
+// ---- fp32 rows: a raw copy -------------------------------------------------------------------
+// Contiguous fp32 rows are a 2-D copy (the backend uses its runtime's); these kernels serve the
+// scattered case. The offsets are multiples of 4 (Backend::encode_kv_rows_at), so every row is
+// float-aligned; values move as words, NaN payloads included.
+
+DSV4_GLOBAL void kv_f32_encode_kernel(const float* rows, int64_t ld, int64_t dim, uint8_t* base,
+                                      const int64_t* offsets) {
+  const auto* x = reinterpret_cast<const uint32_t*>(rows + static_cast<int64_t>(blockIdx.x) * ld);
+  auto* o = reinterpret_cast<uint32_t*>(base + kv_row_detail::row_offset(offsets, 4 * dim));
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) o[i] = x[i];
+}
+
+DSV4_GLOBAL void kv_f32_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, float* rows,
+                                      int64_t ld) {
+  const auto* p = reinterpret_cast<const uint32_t*>(base + kv_row_detail::row_offset(offsets, 4 * dim));
+  auto* y = reinterpret_cast<uint32_t*>(rows + static_cast<int64_t>(blockIdx.x) * ld);
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[i] = p[i];
+}
+
 // ---- launchers: the ref signatures plus a stream; n == 0 launches nothing ------------------
-// Rows go to grid.x (up to 2^31 - 1 rows per call).
+// Rows go to grid.x (up to 2^31 - 1 rows per call). The *_at launchers take the encoded rows
+// at base + offsets[r] (device offsets, multiples of 4; distinct when encoding) or, with
+// offsets null, contiguous from base; the plain launchers are the contiguous case.
+
+inline cudaError_t launch_encode_kv_fp8_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim,
+                                                int64_t rope_dim, uint8_t* base, const int64_t* offsets,
+                                                dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  return dsv4cu::launch(kv_fp8_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
+                        ld, dim, rope_dim, kv_fp8_scale_offset(dim, rope_dim), kv_fp8_row_bytes(dim, rope_dim), base,
+                        offsets);
+}
+
+inline cudaError_t launch_decode_kv_fp8_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                                                int64_t rope_dim, float* rows, int64_t ld, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  return dsv4cu::launch(kv_fp8_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, base,
+                        offsets, dim, rope_dim, kv_fp8_scale_offset(dim, rope_dim), kv_fp8_row_bytes(dim, rope_dim),
+                        rows, ld);
+}
+
+inline cudaError_t launch_encode_kv_fp4_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* base,
+                                                const int64_t* offsets, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  return dsv4cu::launch(kv_fp4_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
+                        ld, dim, kv_fp4_row_bytes(dim), base, offsets);
+}
+
+inline cudaError_t launch_decode_kv_fp4_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                                                float* rows, int64_t ld, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  return dsv4cu::launch(kv_fp4_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, base,
+                        offsets, dim, kv_fp4_row_bytes(dim), rows, ld);
+}
+
+inline cudaError_t launch_encode_kv_bf16_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* base,
+                                                 const int64_t* offsets, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  return dsv4cu::launch(kv_bf16_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
+                        ld, dim, base, offsets);
+}
+
+inline cudaError_t launch_decode_kv_bf16_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                                                 float* rows, int64_t ld, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  return dsv4cu::launch(kv_bf16_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, base,
+                        offsets, dim, rows, ld);
+}
+
+// fp32 rows need base 4-byte aligned (kInvalidValue otherwise).
+inline cudaError_t launch_encode_kv_f32_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* base,
+                                                const int64_t* offsets, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  if (reinterpret_cast<uintptr_t>(base) % 4 != 0) return dsv4cu::kInvalidValue;
+  return dsv4cu::launch(kv_f32_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
+                        ld, dim, base, offsets);
+}
+
+inline cudaError_t launch_decode_kv_f32_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                                                float* rows, int64_t ld, dsv4cu::Stream stream) {
+  if (n <= 0) return cudaSuccess;
+  if (reinterpret_cast<uintptr_t>(base) % 4 != 0) return dsv4cu::kInvalidValue;
+  return dsv4cu::launch(kv_f32_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, base,
+                        offsets, dim, rows, ld);
+}
 
 inline cudaError_t launch_encode_kv_fp8_rows(const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
                                              uint8_t* out, dsv4cu::Stream stream) {
-  if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(kv_fp8_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
-                        ld, dim, rope_dim, kv_fp8_scale_offset(dim, rope_dim), kv_fp8_row_bytes(dim, rope_dim), out);
+  return launch_encode_kv_fp8_rows_at(rows, n, ld, dim, rope_dim, out, nullptr, stream);
 }
 
 inline cudaError_t launch_decode_kv_fp8_rows(const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* rows,
                                              int64_t ld, dsv4cu::Stream stream) {
-  if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(kv_fp8_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, in,
-                        dim, rope_dim, kv_fp8_scale_offset(dim, rope_dim), kv_fp8_row_bytes(dim, rope_dim), rows, ld);
+  return launch_decode_kv_fp8_rows_at(in, nullptr, n, dim, rope_dim, rows, ld, stream);
 }
 
 inline cudaError_t launch_encode_kv_fp4_rows(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* out,
                                              dsv4cu::Stream stream) {
-  if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(kv_fp4_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
-                        ld, dim, kv_fp4_row_bytes(dim), out);
+  return launch_encode_kv_fp4_rows_at(rows, n, ld, dim, out, nullptr, stream);
 }
 
 inline cudaError_t launch_decode_kv_fp4_rows(const uint8_t* in, int64_t n, int64_t dim, float* rows, int64_t ld,
                                              dsv4cu::Stream stream) {
-  if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(kv_fp4_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, in,
-                        dim, kv_fp4_row_bytes(dim), rows, ld);
+  return launch_decode_kv_fp4_rows_at(in, nullptr, n, dim, rows, ld, stream);
 }
 
 inline cudaError_t launch_encode_kv_bf16_rows(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* out,
                                               dsv4cu::Stream stream) {
-  if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(kv_bf16_encode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, rows,
-                        ld, dim, out);
+  return launch_encode_kv_bf16_rows_at(rows, n, ld, dim, out, nullptr, stream);
 }
 
 inline cudaError_t launch_decode_kv_bf16_rows(const uint8_t* in, int64_t n, int64_t dim, float* rows, int64_t ld,
                                               dsv4cu::Stream stream) {
-  if (n <= 0) return cudaSuccess;
-  return dsv4cu::launch(kv_bf16_decode_kernel, dim3(static_cast<unsigned>(n)), dim3(kKvRowThreads), 0, stream, in,
-                        dim, rows, ld);
+  return launch_decode_kv_bf16_rows_at(in, nullptr, n, dim, rows, ld, stream);
 }
 
 }  // namespace dsv4k::cuda

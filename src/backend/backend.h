@@ -10,6 +10,7 @@
 // into the memory-mapped checkpoint (CPU) or device copies (CUDA).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include "dsv4k/moe.h"
 #include "dsv4k/numeric.h"
 #include "dsv4k/rope.h"
+#include "dsv4/status.h"
 
 namespace dsv4 {
 
@@ -84,6 +86,32 @@ inline int64_t kv_row_bytes(KvRowFormat f, int64_t dim, int64_t rope_dim) {
   return 0;
 }
 
+// One expert of an MoE layer: the SwiGLU feed-forward w2(silu(w1·x) * (w3·x)).
+struct ExpertWeights {
+  WeightRef w1;  // gate [inter, d]
+  WeightRef w2;  // down [d, inter]
+  WeightRef w3;  // up   [inter, d]
+};
+
+// The routed-expert shape of an MoE layer.
+struct MoeShape {
+  int64_t d = 0;          // hidden size
+  int64_t inter = 0;      // expert intermediate size
+  int64_t top_k = 0;      // experts per token
+  int64_t n_experts = 0;  // routed experts
+  float swiglu_limit = 0.0f;
+};
+
+// A block of a backend's memory: host memory for the CPU backend, device memory for the
+// CUDA backend. Freed when destroyed (stream-ordered on a device: work already queued that
+// reads it still sees it).
+class BackendMemory {
+ public:
+  virtual ~BackendMemory() = default;
+  virtual void* data() = 0;
+  virtual size_t bytes() const = 0;
+};
+
 // How the activation side of a linear layer is treated.
 enum class ActQuant : uint8_t {
   kNone,       // x used as is (fp32 math)
@@ -95,6 +123,29 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual int n_threads() const = 0;
+
+  // ---- memory --------------------------------------------------------------------
+  // Every pointer an op takes points into the backend's memory (weights, activations, KV
+  // rows, index lists), except where an op says "host". The forward pass reads and writes
+  // that memory only through these calls, so a device backend keeps it all on the device.
+  //
+  // A zero-filled block of at least `bytes`; an error naming the size when memory is short.
+  virtual Result<std::unique_ptr<BackendMemory>> allocate(size_t bytes) = 0;
+  // Host -> backend memory; returns once `src` may be reused.
+  virtual void upload(void* dst, const void* src, size_t bytes) = 0;
+  // Backend memory -> host; returns once `dst` holds the data (after every op queued before it).
+  virtual void download(void* dst, const void* src, size_t bytes) = 0;
+  // Within the backend's memory: `height` rows of `width` bytes, rows dpitch / spitch bytes
+  // apart. Regions must not overlap.
+  virtual void copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height) = 0;
+  void copy(void* dst, const void* src, size_t bytes) { copy_2d(dst, bytes, src, bytes, bytes, 1); }
+  // x[i] = value for i < n; dst's bytes = 0.
+  virtual void fill(float* x, int64_t n, float value) = 0;
+  virtual void zero(void* dst, size_t bytes) = 0;
+  // Row i of dst (row_bytes, dst_pitch apart) = row idx[i] of src (src_pitch apart); idx in
+  // the backend's memory, each a valid row of src. row_bytes and both pitches are multiples of 4.
+  virtual void gather_rows(const void* src, size_t src_pitch, const int32_t* idx, int64_t n, size_t row_bytes,
+                           void* dst, size_t dst_pitch) = 0;
 
   // ---- dense algebra -----------------------------------------------------------
   // y [m, w.n()] = round(x [m, w.k()] · Wᵀ); rows ldx / ldy apart.
@@ -153,6 +204,13 @@ class Backend {
                               int64_t rope_dim, uint8_t* out) = 0;
   virtual void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim,
                               float* rows, int64_t ld) = 0;
+  // The same for rows scattered in a pool (a paged cache): row i lives at base + offsets[i]
+  // (byte offsets in the backend's memory, each a multiple of 4). Encoding writes each
+  // destination once: offsets must be distinct.
+  virtual void encode_kv_rows_at(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim,
+                                 int64_t rope_dim, uint8_t* base, const int64_t* offsets) = 0;
+  virtual void decode_kv_rows_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                                 int64_t rope_dim, float* rows, int64_t ld) = 0;
 
   // ---- mixture of experts ----------------------------------------------------------
   virtual void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias,
@@ -163,6 +221,16 @@ class Backend {
                       float limit, float* h, int64_t ldh, Round round) = 0;
   // expert_out [n, k, d] in ascending expert-id order per token, shared [n, d] -> out [n, d].
   virtual void moe_combine(const float* expert_out, const float* shared, int64_t n, int64_t k, int64_t d,
+                           float* out, Round round) = 0;
+  // The routed experts and the combine of an MoE layer (spec §2.5): for token t,
+  //   out[t] = moe_combine over j of round(e_j(x[t])) with shared[t],
+  // where e_j is expert ids[t, j] with the routing weight weights[t, j] applied in its SwiGLU
+  // (before w2), every linear rounded like Backend::linear with `aq`. x [n, s.d]; ids and
+  // weights [n, s.top_k] as route_topk / route_hash write them; shared, out [n, s.d];
+  // experts: a host array of s.n_experts. The result equals running each expert over its
+  // rows with linear / swiglu and combining with moe_combine (moe_experts_by_expert).
+  virtual void moe_experts(const float* x, int64_t n, const int32_t* ids, const float* weights,
+                           const ExpertWeights* experts, const MoeShape& s, ActQuant aq, const float* shared,
                            float* out, Round round) = 0;
 };
 

@@ -58,11 +58,6 @@ struct AttentionWeights {
   CompressorWeights index_compressor;    // width 2·128
 };
 
-struct ExpertWeights {
-  WeightRef w1;  // gate [inter, d]
-  WeightRef w2;  // down [d, inter]
-  WeightRef w3;  // up   [inter, d]
-};
 
 struct MoeWeights {
   dsv4k::Bf16Weight gate;            // [n_experts, d], used in fp32

@@ -1,7 +1,9 @@
 // Every op of the CUDA backend against the CPU backend's reference kernels, through the
 // Backend interface, on random inputs with odd sizes and strides: the backend's plumbing
-// (which kernel, which arguments, scratch memory, the job upload, the fp32 KV copies) on
-// top of the kernels that the emulated kernel tests check one by one.
+// (which kernel, which arguments, scratch memory, the job upload, the fp32 KV copies, the
+// memory ops, the routed experts' two paths and their weight tables) on top of the kernels
+// that the emulated kernel tests check one by one. Memory ops and KV rows must agree byte for
+// byte; the grouped MoE path is also held to the loop over experts on this backend itself.
 //
 // Compiled into two binaries: over the host emulation (label kernels, every CI run) and
 // on a GPU (label gpu). Tolerances are those of fp32 math in a different order (the
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -20,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/moe_by_expert.h"
 #include "backend_under_test.h"
 
 namespace dsv4::backend_test {
@@ -84,6 +88,103 @@ class CudaBackendOps : public ::testing::Test {
   std::unique_ptr<Device> dev_;
   std::mt19937 rng_{1234};
 };
+
+// ---- memory -----------------------------------------------------------------------------
+
+// A block handed back to the pool is handed out again for the same size (best fit on one
+// stream), with the bytes its last user left: allocate must zero it.
+TEST_F(CudaBackendOps, AllocateGivesZeroedMemoryEvenWhenThePoolReusesABlock) {
+  const size_t bytes = 3000;
+  void* first = nullptr;
+  {
+    Result<std::unique_ptr<BackendMemory>> m = be_->allocate(bytes);
+    ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+    ASSERT_GE((*m)->bytes(), bytes);
+    first = (*m)->data();
+    be_->upload(first, std::vector<uint8_t>(bytes, 0xEE).data(), bytes);
+  }
+  Result<std::unique_ptr<BackendMemory>> m = be_->allocate(bytes);
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  EXPECT_EQ((*m)->data(), first) << "the pool did not reuse the block: the test checks nothing";
+  std::vector<uint8_t> back(bytes, 1);
+  be_->download(back.data(), (*m)->data(), bytes);
+  EXPECT_EQ(back, std::vector<uint8_t>(bytes, 0));
+  Result<std::unique_ptr<BackendMemory>> empty = be_->allocate(0);
+  EXPECT_TRUE(empty.is_ok()) << empty.status().to_string();
+}
+
+TEST_F(CudaBackendOps, AllocationFailureIsAStatusNamingTheSize) {
+  const size_t huge = size_t{1} << 52;  // 4 PiB: more than any device or address space holds
+  Result<std::unique_ptr<BackendMemory>> m = be_->allocate(huge);
+  ASSERT_FALSE(m.is_ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kResourceExhausted) << m.status().to_string();
+  EXPECT_NE(m.status().message().find(std::to_string(huge) + " bytes"), std::string::npos) << m.status().to_string();
+  EXPECT_TRUE(be_->allocate(1024).is_ok()) << "the failure must leave the pool usable";
+}
+
+// Memory may be released after the backend that made it, as host memory can be.
+TEST_F(CudaBackendOps, MemoryOutlivesItsBackend) {
+  std::string why;
+  std::unique_ptr<Backend> other = make_backend_under_test(&why);
+  ASSERT_NE(other, nullptr) << why;
+  Result<std::unique_ptr<BackendMemory>> m = other->allocate(4096);
+  ASSERT_TRUE(m.is_ok()) << m.status().to_string();
+  std::vector<float> v(1024, 2.5f);
+  other->upload((*m)->data(), v.data(), 4096);
+  other->fill(static_cast<float*>((*m)->data()), 3, -1.0f);
+  std::vector<float> back(1024);
+  other->download(back.data(), (*m)->data(), 4096);
+  EXPECT_EQ(back[2], -1.0f);
+  EXPECT_EQ(back[3], 2.5f);
+  other.reset();
+  std::unique_ptr<BackendMemory> keep = std::move(m).value();
+  EXPECT_GE(keep->bytes(), 4096u);
+  keep.reset();  // goes back to a pool that is still alive
+}
+
+// Every data-movement op against the CPU backend on host copies of the same bytes: equal byte
+// for byte, in the rows they write and in the gaps they must leave alone.
+TEST_F(CudaBackendOps, UploadDownloadCopyFillZeroAndGather) {
+  const size_t total = 4096;
+  std::vector<uint8_t> host(total);
+  for (auto& b : host) b = static_cast<uint8_t>(rng_());
+  Result<std::unique_ptr<BackendMemory>> a = be_->allocate(total), b = be_->allocate(total);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  auto* da = static_cast<uint8_t*>((*a)->data());
+  auto* db = static_cast<uint8_t*>((*b)->data());
+  be_->upload(da, host.data(), total);
+  std::vector<uint8_t> back(total);
+  be_->download(back.data(), da, total);
+  ASSERT_EQ(back, host) << "upload / download";
+
+  std::vector<uint8_t> want(total, 0);  // b is zero-filled, as the CPU backend's memory is
+  auto check_b = [&](const char* what) {
+    std::vector<uint8_t> got(total);
+    be_->download(got.data(), db, total);
+    EXPECT_EQ(got, want) << what;
+  };
+  // 9 rows of 37 bytes, 50 bytes apart in a, 41 apart in b.
+  ref_->copy_2d(want.data() + 3, 41, host.data() + 5, 50, 37, 9);
+  be_->copy_2d(db + 3, 41, da + 5, 50, 37, 9);
+  check_b("copy_2d");
+  ref_->copy(want.data() + 1000, host.data() + 2000, 333);
+  be_->copy(db + 1000, da + 2000, 333);
+  check_b("copy");
+  ref_->fill(reinterpret_cast<float*>(want.data() + 1600), 77, -0.375f);
+  be_->fill(reinterpret_cast<float*>(db + 1600), 77, -0.375f);
+  check_b("fill");
+  ref_->zero(want.data() + 1001, 21);
+  be_->zero(db + 1001, 21);
+  check_b("zero");
+
+  // Rows of 12 bytes (3 words) out of a's rows 20 apart, repeated and out of order, into rows
+  // 16 apart (a 4-byte gap each).
+  const std::vector<int32_t> idx = {7, 0, 3, 7, 150, 1, 99};
+  const int64_t n = static_cast<int64_t>(idx.size());
+  ref_->gather_rows(host.data(), 20, idx.data(), n, 12, want.data() + 2400, 16);
+  be_->gather_rows(da, 20, dev_->up(idx), n, 12, db + 2400, 16);
+  check_b("gather_rows");
+}
 
 // ---- linear --------------------------------------------------------------------------
 
@@ -320,6 +421,35 @@ TEST_F(CudaBackendOps, KvRowsEncodeAndDecodeInEveryFormat) {
   }
 }
 
+// Rows scattered over a pool in shuffled slots with gaps, as in the paged cache: the whole
+// pool must equal the CPU backend's byte for byte after encoding, and the decoded rows its
+// decode bit for bit (gaps of the row-major output untouched).
+TEST_F(CudaBackendOps, KvRowsAtScatteredOffsetsInEveryFormat) {
+  const int64_t n = 5, dim = 192, rope = 64, ld = 197;
+  for (KvRowFormat f : {KvRowFormat::kFp8, KvRowFormat::kFp4, KvRowFormat::kBf16, KvRowFormat::kF32}) {
+    SCOPED_TRACE(static_cast<int>(f));
+    const int64_t rb = kv_row_bytes(f, dim, rope), slot = (rb + 3) / 4 * 4 + 8, n_slots = n + 3;
+    std::vector<int64_t> slots(static_cast<size_t>(n_slots));
+    std::iota(slots.begin(), slots.end(), 0);
+    std::shuffle(slots.begin(), slots.end(), rng_);
+    std::vector<int64_t> offsets(static_cast<size_t>(n));
+    for (size_t r = 0; r < offsets.size(); ++r) offsets[r] = slots[r] * slot;
+    const auto rows = normal(static_cast<size_t>(n * ld));
+    std::vector<uint8_t> pool = bytes(static_cast<size_t>(n_slots * slot));
+    uint8_t* dpool = dev_->up(pool);
+    const int64_t* doff = dev_->up(offsets);
+    ref_->encode_kv_rows_at(f, rows.data(), n, ld, dim, rope, pool.data(), offsets.data());
+    be_->encode_kv_rows_at(f, dev_->up(rows), n, ld, dim, rope, dpool, doff);
+    EXPECT_EQ(dev_->down(dpool, pool.size()), pool) << "encoded pool";
+
+    std::vector<float> back(static_cast<size_t>(n * ld), -3.0f);
+    float* dback = dev_->up(back);
+    ref_->decode_kv_rows_at(f, pool.data(), offsets.data(), n, dim, rope, back.data(), ld);
+    be_->decode_kv_rows_at(f, dpool, doff, n, dim, rope, dback, ld);
+    expect_close(dev_->down(dback, back.size()), back, 0.0, "decoded rows");
+  }
+}
+
 // ---- mixture of experts ----------------------------------------------------------------------
 
 TEST_F(CudaBackendOps, RoutingSwigluAndCombine) {
@@ -369,6 +499,171 @@ TEST_F(CudaBackendOps, RoutingSwigluAndCombine) {
   float* dout = dev_->alloc<float>(out.size());
   be_->moe_combine(dev_->up(eo), dev_->up(shared), n, p.top_k, d, dout, Round::kBf16);
   expect_close(dev_->down(dout, out.size()), out, 0.0, "moe_combine");
+}
+
+// One MoE layer's routed experts in host and device copies, with routing-shaped ids: per token
+// top_k distinct experts in ascending order, expert `unused` never picked.
+struct MoeLayer {
+  MoeShape s;
+  std::vector<std::vector<uint8_t>> data, scale;  // per weight: 3 per expert (w1, w3, w2)
+  std::vector<ExpertWeights> host, dev;
+  std::vector<int32_t> ids;
+  std::vector<float> weights;
+};
+
+class CudaBackendMoe : public CudaBackendOps {
+ protected:
+  static constexpr int64_t kUnused = 4;
+
+  MoeLayer layer(const MoeShape& s, int64_t n) {
+    MoeLayer L;
+    L.s = s;
+    auto fp4 = [&](int64_t rows, int64_t cols, bool on_device) {
+      const size_t i = L.data.size() - 1;
+      const uint8_t* d = on_device ? dev_->up(L.data[i]) : L.data[i].data();
+      const uint8_t* sc = on_device ? dev_->up(L.scale[i]) : L.scale[i].data();
+      return WeightRef::of(dsv4k::Fp4Weight{d, sc, rows, cols});
+    };
+    for (int64_t e = 0; e < s.n_experts; ++e) {
+      ExpertWeights h, d;
+      const int64_t shapes[3][2] = {{s.inter, s.d}, {s.inter, s.d}, {s.d, s.inter}};
+      WeightRef* hw[3] = {&h.w1, &h.w3, &h.w2};
+      WeightRef* dw[3] = {&d.w1, &d.w3, &d.w2};
+      for (int j = 0; j < 3; ++j) {
+        const int64_t r = shapes[j][0], c = shapes[j][1];
+        L.data.push_back(bytes(static_cast<size_t>(r * c / 2)));
+        L.scale.push_back(scales(static_cast<size_t>(r * c / 32)));
+        *hw[j] = fp4(r, c, false);
+        *dw[j] = fp4(r, c, true);
+      }
+      L.host.push_back(h);
+      L.dev.push_back(d);
+    }
+    std::vector<int32_t> pool;
+    for (int32_t e = 0; e < s.n_experts; ++e)
+      if (e != kUnused) pool.push_back(e);
+    std::uniform_real_distribution<float> w(0.1f, 1.0f);
+    for (int64_t t = 0; t < n; ++t) {
+      std::shuffle(pool.begin(), pool.end(), rng_);
+      std::vector<int32_t> pick(pool.begin(), pool.begin() + s.top_k);
+      std::sort(pick.begin(), pick.end());
+      for (int32_t e : pick) {
+        L.ids.push_back(e);
+        L.weights.push_back(w(rng_));
+      }
+    }
+    return L;
+  }
+
+  // out [n, d] of moe_experts on the CUDA backend (device copies of everything).
+  std::vector<float> run(const MoeLayer& L, const std::vector<float>& x, const std::vector<float>& shared,
+                         ActQuant aq, Round round) {
+    const int64_t n = static_cast<int64_t>(x.size()) / L.s.d;
+    float* out = dev_->alloc<float>(x.size());
+    be_->moe_experts(dev_->up(x), n, dev_->up(L.ids), dev_->up(L.weights), L.dev.data(), L.s, aq, dev_->up(shared), out,
+                     round);
+    return dev_->down(out, x.size());
+  }
+  // The same on the CPU reference backend.
+  std::vector<float> reference(const MoeLayer& L, const std::vector<float>& x, const std::vector<float>& shared,
+                               ActQuant aq, Round round) {
+    const int64_t n = static_cast<int64_t>(x.size()) / L.s.d;
+    std::vector<float> out(x.size());
+    ref_->moe_experts(x.data(), n, L.ids.data(), L.weights.data(), L.host.data(), L.s, aq, shared.data(), out.data(),
+                      round);
+    return out;
+  }
+  // The loop over experts run on the CUDA backend's own ops.
+  std::vector<float> by_expert(const MoeLayer& L, const std::vector<float>& x, const std::vector<float>& shared,
+                               ActQuant aq, Round round) {
+    const int64_t n = static_cast<int64_t>(x.size()) / L.s.d;
+    float* out = dev_->alloc<float>(x.size());
+    MoeByExpertScratch scratch;
+    moe_experts_by_expert(*be_, scratch, dev_->up(x), n, dev_->up(L.ids), dev_->up(L.weights), L.dev.data(), L.s, aq,
+                          dev_->up(shared), out, round);
+    return dev_->down(out, x.size());
+  }
+  bool emulated() const { return be_->name() == "cuda: host emulation"; }
+  // The FP4 linear's 1e-4 of the largest output, except on a GPU with quantized activations.
+  // There the expert's hidden activations are re-quantized to e4m3 after fp32 sums in another
+  // order (tensor cores) and a non-correctly-rounded expf: a value within an ulp of an e4m3
+  // rounding boundary (a few in 10^5) then lands one e4m3 step (1/16 to 1/8) away, which moves
+  // the outputs it feeds by ~4e-3 of the largest one; a wrong expert, row or scale moves them
+  // by ~1. The emulation runs the same SIMT arithmetic as the CPU in these tests' draws.
+  double tolerance(ActQuant aq) const { return emulated() || aq == ActQuant::kNone ? 1e-4 : 2e-2; }
+};
+
+// FP4 experts with quantized activations take the grouped kernels. Against the CPU backend
+// within tolerance(); against the loop over experts on this backend bit for bit where both run
+// the SIMT tile (the emulation: the grouped GEMM gives gemm_fp4_q's row exactly, see
+// tests/kernels/cuda_emu/test_moe_dispatch_emu.cpp), and within tolerance() on a GPU, whose
+// grouped GEMM runs on tensor cores (the order of the additions inside a group of 32 differs;
+// bound in grouped_gemm_mma.cuh).
+TEST_F(CudaBackendMoe, Fp4ExpertsWithQuantizedActivationsRunGrouped) {
+  const MoeShape s{256, 128, 3, 9, 7.0f};
+  const int64_t n = 13;
+  const MoeLayer L = layer(s, n);
+  const auto x = normal(static_cast<size_t>(n * s.d)), shared = normal(static_cast<size_t>(n * s.d));
+  const std::vector<float> got = run(L, x, shared, ActQuant::kE4M3Block, Round::kNone);
+  EXPECT_EQ(cuda_backend_moe_experts_report(*be_).grouped, 1);
+  EXPECT_EQ(cuda_backend_moe_experts_report(*be_).by_expert, 0);
+  expect_close(got, reference(L, x, shared, ActQuant::kE4M3Block, Round::kNone), tolerance(ActQuant::kE4M3Block),
+               "grouped vs cpu");
+  for (Round round : {Round::kNone, Round::kBf16}) {
+    SCOPED_TRACE(static_cast<int>(round));
+    const std::vector<float> grouped = run(L, x, shared, ActQuant::kE4M3Block, round);
+    const std::vector<float> loop = by_expert(L, x, shared, ActQuant::kE4M3Block, round);
+    if (emulated()) {
+      EXPECT_EQ(std::memcmp(grouped.data(), loop.data(), grouped.size() * sizeof(float)), 0) << "grouped vs by expert";
+    } else {
+      expect_close(grouped, loop, tolerance(ActQuant::kE4M3Block), "grouped vs by expert");
+    }
+  }
+}
+
+// The device tables are cached per host array: a second layer, and then the first layer's
+// array rewritten in place with the second layer's experts (a stale key would still find the
+// first layer's tables), must each give their own layer's result.
+TEST_F(CudaBackendMoe, ExpertTablesFollowTheirLayer) {
+  const MoeShape s{128, 128, 2, 6, 7.0f};
+  const int64_t n = 5;
+  MoeLayer A = layer(s, n);
+  MoeLayer B = layer(s, n);
+  B.ids = A.ids;
+  B.weights = A.weights;
+  const auto x = normal(static_cast<size_t>(n * s.d)), shared = normal(static_cast<size_t>(n * s.d));
+  const auto q = ActQuant::kE4M3Block;
+  const std::vector<float> want_a = reference(A, x, shared, q, Round::kNone);
+  const std::vector<float> want_b = reference(B, x, shared, q, Round::kNone);
+  expect_close(run(A, x, shared, q, Round::kNone), want_a, tolerance(q), "layer A");
+  expect_close(run(B, x, shared, q, Round::kNone), want_b, tolerance(q), "layer B");
+  expect_close(run(A, x, shared, q, Round::kNone), want_a, tolerance(q), "layer A again (cached)");
+  std::copy(B.dev.begin(), B.dev.end(), A.dev.begin());  // same host array, other weights
+  expect_close(run(A, x, shared, q, Round::kNone), want_b, tolerance(q), "layer B through A's array");
+  EXPECT_EQ(cuda_backend_moe_experts_report(*be_).grouped, 4);
+}
+
+// Unquantized activations, and layers with an expert the grouped kernels do not take, run the
+// loop over experts; against the CPU backend with the linear's tolerance.
+TEST_F(CudaBackendMoe, OtherLayersRunTheLoopOverExperts) {
+  const MoeShape s{128, 128, 2, 7, 7.0f};
+  const int64_t n = 6;
+  MoeLayer L = layer(s, n);
+  const auto x = normal(static_cast<size_t>(n * s.d)), shared = normal(static_cast<size_t>(n * s.d));
+  expect_close(run(L, x, shared, ActQuant::kNone, Round::kNone), reference(L, x, shared, ActQuant::kNone, Round::kNone),
+               1e-4, "unquantized");
+  EXPECT_EQ(cuda_backend_moe_experts_report(*be_).by_expert, 1);
+  // One expert's w3 in FP8: the grouped kernels are FP4 only, so even with quantized
+  // activations the layer runs the loop over experts.
+  const auto w8 = bytes(static_cast<size_t>(s.inter * s.d), true);
+  const auto s8 = scales(1);
+  L.host[2].w3 = WeightRef::of(dsv4k::Fp8Weight{w8.data(), s8.data(), s.inter, s.d});
+  L.dev[2].w3 = WeightRef::of(dsv4k::Fp8Weight{dev_->up(w8), dev_->up(s8), s.inter, s.d});
+  expect_close(run(L, x, shared, ActQuant::kE4M3Block, Round::kNone),
+               reference(L, x, shared, ActQuant::kE4M3Block, Round::kNone), tolerance(ActQuant::kE4M3Block),
+               "an FP8 expert");
+  EXPECT_EQ(cuda_backend_moe_experts_report(*be_).by_expert, 2);
+  EXPECT_EQ(cuda_backend_moe_experts_report(*be_).grouped, 0);
 }
 
 TEST_F(CudaBackendOps, NameSaysWhereItRuns) { EXPECT_EQ(be_->name().rfind("cuda: ", 0), 0u) << be_->name(); }

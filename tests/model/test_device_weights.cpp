@@ -95,6 +95,7 @@ TEST(DeviceWeights, OutOfDeviceMemorySaysHowMuchWasNeeded) {
     Status copy_2d(void* d, size_t dp, const void* s, size_t sp, size_t w, size_t h, CopyKind k) override {
       return inner_->copy_2d(d, dp, s, sp, w, h, k);
     }
+    Status memset(void* d, int v, size_t b) override { return inner_->memset(d, v, b); }
     Status synchronize() override { return Status::ok(); }
     std::string error_name(int c) const override { return inner_->error_name(c); }
 

@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_kernel_set.h"
+#include "backend/moe_by_expert.h"
 #include "core/aligned_buffer.h"
 #include "core/check.h"
 #include "core/thread_pool.h"
@@ -27,6 +28,17 @@ int64_t grain_for(int64_t n, int64_t row_cost, int n_threads, int64_t multiple =
   return ceil_div(g, multiple) * multiple;
 }
 
+// Host memory: 64-byte aligned (AVX-512 loads), zero-filled.
+class HostMemory final : public BackendMemory {
+ public:
+  explicit HostMemory(size_t bytes) : buf_(bytes) {}
+  void* data() override { return buf_.data(); }
+  size_t bytes() const override { return buf_.size(); }
+
+ private:
+  AlignedBuffer<uint8_t> buf_;
+};
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const CpuBackendOptions& o)
@@ -36,6 +48,27 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return reference_ ? "cpu-reference" : "cpu"; }
   int n_threads() const override { return pool_.size(); }
+
+  // The backend's memory is the host's: copies are memcpy.
+  Result<std::unique_ptr<BackendMemory>> allocate(size_t bytes) override {
+    return std::unique_ptr<BackendMemory>(std::make_unique<HostMemory>(bytes));
+  }
+  void upload(void* dst, const void* src, size_t bytes) override { copy_bytes(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { copy_bytes(dst, src, bytes); }
+  void copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height) override {
+    for (size_t r = 0; r < height; ++r)
+      copy_bytes(static_cast<uint8_t*>(dst) + r * dpitch, static_cast<const uint8_t*>(src) + r * spitch, width);
+  }
+  void fill(float* x, int64_t n, float value) override { std::fill(x, x + n, value); }
+  void zero(void* dst, size_t bytes) override {
+    if (bytes > 0) std::memset(dst, 0, bytes);
+  }
+  void gather_rows(const void* src, size_t src_pitch, const int32_t* idx, int64_t n, size_t row_bytes, void* dst,
+                   size_t dst_pitch) override {
+    for (int64_t i = 0; i < n; ++i)
+      copy_bytes(static_cast<uint8_t*>(dst) + static_cast<size_t>(i) * dst_pitch,
+                 static_cast<const uint8_t*>(src) + static_cast<size_t>(idx[i]) * src_pitch, row_bytes);
+  }
 
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
               Round round) override {
@@ -209,35 +242,28 @@ class CpuBackend final : public Backend {
                       uint8_t* out) override {
     check_kv_shape(f, dim, rope_dim);
     const int64_t rb = kv_row_bytes(f, dim, rope_dim);
-    rows(n, dim, [&](int64_t b, int64_t e) {
-      const float* src = x + b * ld;
-      uint8_t* dst = out + b * rb;
-      switch (f) {
-        case KvRowFormat::kFp8: return k_.encode_kv_fp8_rows(src, e - b, ld, dim, rope_dim, dst);
-        case KvRowFormat::kFp4: return k_.encode_kv_fp4_rows(src, e - b, ld, dim, dst);
-        case KvRowFormat::kBf16: return k_.encode_kv_bf16_rows(src, e - b, ld, dim, dst);
-        case KvRowFormat::kF32:
-          for (int64_t r = 0; r < e - b; ++r) std::memcpy(dst + r * rb, src + r * ld, static_cast<size_t>(rb));
-          return;
-      }
-    });
+    rows(n, dim, [&](int64_t b, int64_t e) { encode_rows(f, x + b * ld, e - b, ld, dim, rope_dim, out + b * rb); });
   }
 
   void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* y,
                       int64_t ld) override {
     check_kv_shape(f, dim, rope_dim);
     const int64_t rb = kv_row_bytes(f, dim, rope_dim);
+    rows(n, dim, [&](int64_t b, int64_t e) { decode_rows(f, in + b * rb, e - b, dim, rope_dim, y + b * ld, ld); });
+  }
+
+  void encode_kv_rows_at(KvRowFormat f, const float* x, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
+                         uint8_t* base, const int64_t* offsets) override {
+    check_kv_shape(f, dim, rope_dim);
     rows(n, dim, [&](int64_t b, int64_t e) {
-      const uint8_t* src = in + b * rb;
-      float* dst = y + b * ld;
-      switch (f) {
-        case KvRowFormat::kFp8: return k_.decode_kv_fp8_rows(src, e - b, dim, rope_dim, dst, ld);
-        case KvRowFormat::kFp4: return k_.decode_kv_fp4_rows(src, e - b, dim, dst, ld);
-        case KvRowFormat::kBf16: return k_.decode_kv_bf16_rows(src, e - b, dim, dst, ld);
-        case KvRowFormat::kF32:
-          for (int64_t r = 0; r < e - b; ++r) std::memcpy(dst + r * ld, src + r * rb, static_cast<size_t>(rb));
-          return;
-      }
+      for (int64_t r = b; r < e; ++r) encode_rows(f, x + r * ld, 1, ld, dim, rope_dim, base + offsets[r]);
+    });
+  }
+  void decode_kv_rows_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                         int64_t rope_dim, float* y, int64_t ld) override {
+    check_kv_shape(f, dim, rope_dim);
+    rows(n, dim, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) decode_rows(f, base + offsets[r], 1, dim, rope_dim, y + r * ld, ld);
     });
   }
 
@@ -271,10 +297,43 @@ class CpuBackend final : public Backend {
     });
   }
 
+  void moe_experts(const float* x, int64_t n, const int32_t* ids, const float* weights, const ExpertWeights* experts,
+                   const MoeShape& s, ActQuant aq, const float* shared, float* out, Round round) override {
+    moe_experts_by_expert(*this, moe_, x, n, ids, weights, experts, s, aq, shared, out, round);
+  }
+
  private:
+  static void copy_bytes(void* dst, const void* src, size_t bytes) {
+    if (bytes > 0) std::memcpy(dst, src, bytes);
+  }
+
   template <class F>
   void rows(int64_t n, int64_t row_cost, F&& f) {
     pool_.parallel_for(n, grain_for(n, row_cost, pool_.size()), f);
+  }
+
+  // n rows of one format, rows ld floats / kv_row_bytes apart (one task's share).
+  void encode_rows(KvRowFormat f, const float* src, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim, uint8_t* dst) {
+    const int64_t rb = kv_row_bytes(f, dim, rope_dim);
+    switch (f) {
+      case KvRowFormat::kFp8: return k_.encode_kv_fp8_rows(src, n, ld, dim, rope_dim, dst);
+      case KvRowFormat::kFp4: return k_.encode_kv_fp4_rows(src, n, ld, dim, dst);
+      case KvRowFormat::kBf16: return k_.encode_kv_bf16_rows(src, n, ld, dim, dst);
+      case KvRowFormat::kF32:
+        for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * rb, src + r * ld, static_cast<size_t>(rb));
+        return;
+    }
+  }
+  void decode_rows(KvRowFormat f, const uint8_t* src, int64_t n, int64_t dim, int64_t rope_dim, float* dst, int64_t ld) {
+    const int64_t rb = kv_row_bytes(f, dim, rope_dim);
+    switch (f) {
+      case KvRowFormat::kFp8: return k_.decode_kv_fp8_rows(src, n, dim, rope_dim, dst, ld);
+      case KvRowFormat::kFp4: return k_.decode_kv_fp4_rows(src, n, dim, dst, ld);
+      case KvRowFormat::kBf16: return k_.decode_kv_bf16_rows(src, n, dim, dst, ld);
+      case KvRowFormat::kF32:
+        for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * ld, src + r * rb, static_cast<size_t>(rb));
+        return;
+    }
   }
 
   // The cache computes KV shapes from the validated model config: a bad one is a bug.
@@ -321,6 +380,7 @@ class CpuBackend final : public Backend {
   AlignedBuffer<uint8_t> q_;        // [m, k] quantized activations of the current linear
   AlignedBuffer<float> q_scale_;    // [m, k/128]
   AlignedBuffer<float> mix_;        // [n, n_mix] hyper-connection mixes
+  MoeByExpertScratch moe_;
 };
 
 }  // namespace

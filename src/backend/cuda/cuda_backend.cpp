@@ -1,6 +1,7 @@
 // The CUDA backend (see cuda_backend.h). Each op maps onto the kernel family with the same
 // contract; the only logic here is scratch memory (quantized activations, hyper-connection
-// mixes, the uploaded job list, cuBLASLt's operands) and the CPU backend's argument conventions.
+// mixes, the uploaded job list, cuBLASLt's operands, the routed experts' permuted rows) and the
+// CPU backend's argument conventions.
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
@@ -9,15 +10,20 @@
 #include <vector>
 
 #include "backend/cuda/cublaslt_fp8.h"
+#include "backend/cuda/expert_tables.h"
+#include "backend/moe_by_expert.h"
 #include "core/check.h"
 #include "cuda/attention.h"
 #include "cuda/compressor.h"
 #include "cuda/elementwise.h"
 #include "cuda/fp8_lt.h"
+#include "cuda/gather.h"
 #include "cuda/gemm.h"
+#include "cuda/grouped_gemm.h"
 #include "cuda/hc.h"
 #include "cuda/indexer.h"
 #include "cuda/kv_row.h"
+#include "cuda/moe_dispatch.h"
 #include "cuda/moe_route.h"
 #include "cuda/norm.h"
 #include "cuda/quant.h"
@@ -28,9 +34,25 @@ namespace {
 
 namespace k = dsv4k::cuda;
 
+std::string bytes_text(size_t bytes) { return std::to_string(bytes) + " bytes"; }
+
+// A block of the runtime's pool. It shares ownership of the runtime so that the pool outlives
+// every block handed out, as host memory outlives the CPU backend: activation buffers may be
+// released after the backend that made them.
+class DeviceMemory final : public BackendMemory {
+ public:
+  DeviceMemory(std::shared_ptr<DeviceRuntime> rt, PoolBuffer buf) : rt_(std::move(rt)), buf_(std::move(buf)) {}
+  void* data() override { return buf_.get(); }
+  size_t bytes() const override { return buf_.bytes(); }
+
+ private:
+  std::shared_ptr<DeviceRuntime> rt_;
+  PoolBuffer buf_;  // declared after rt_: back to the pool before the runtime may go
+};
+
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(std::unique_ptr<DeviceRuntime> rt, const CudaBackendOptions& o) : rt_(std::move(rt)) {
+  CudaBackend(std::unique_ptr<DeviceRuntime> rt, const CudaBackendOptions& o) : rt_(std::move(rt)), experts_(*rt_) {
     switch (o.fp8_gemm) {
       case Fp8GemmPath::kSimt: report_.cublaslt_off = "the SIMT path was asked for"; break;
       case Fp8GemmPath::kAuto: {
@@ -48,6 +70,40 @@ class CudaBackend final : public Backend {
   int n_threads() const override { return 1; }
   DeviceRuntime& runtime() { return *rt_; }
   const Fp8GemmReport& fp8_gemm_report() const { return report_; }
+  const MoeExpertsReport& moe_experts_report() const { return moe_report_; }
+
+  // ---- memory: the pool of the runtime, copies and fills on its stream ----------------------
+  Result<std::unique_ptr<BackendMemory>> allocate(size_t bytes) override {
+    Result<PoolBuffer> b = allocate_buffer(rt_->pool(), bytes, s());
+    if (!b.is_ok()) return b.status().with_context("allocating " + bytes_text(bytes) + " on " + rt_->name());
+    PoolBuffer buf = std::move(b).value();
+    // Pool blocks hold whatever their last user left: zeroed so that no stale value leaks.
+    const Status zeroed = rt_->memset(buf.get(), 0, bytes);
+    if (!zeroed.is_ok()) return zeroed.with_context("zeroing " + bytes_text(bytes) + " of new memory");
+    return std::unique_ptr<BackendMemory>(std::make_unique<DeviceMemory>(rt_, std::move(buf)));
+  }
+  // The runtime's copy returns once pageable host memory has been read (device_runtime.h);
+  // the host buffers the forward pass uploads from are pageable.
+  void upload(void* dst, const void* src, size_t bytes) override {
+    must(rt_->copy(dst, src, bytes, CopyKind::kHostToDevice), "upload", bytes);
+  }
+  void download(void* dst, const void* src, size_t bytes) override {
+    must(rt_->copy(dst, src, bytes, CopyKind::kDeviceToHost), "download", bytes);
+    must(rt_->synchronize(), "download (synchronize)", bytes);
+  }
+  void copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height) override {
+    must(rt_->copy_2d(dst, dpitch, src, spitch, width, height, CopyKind::kDeviceToDevice), "copy_2d", width * height);
+  }
+  void fill(float* x, int64_t n, float value) override { check(k::fill_f32(x, n, value, s()), "fill_f32"); }
+  void zero(void* dst, size_t bytes) override { must(rt_->memset(dst, 0, bytes), "zero", bytes); }
+  void gather_rows(const void* src, size_t src_pitch, const int32_t* idx, int64_t n, size_t row_bytes, void* dst,
+                   size_t dst_pitch) override {
+    const int err = k::gather_rows(src, src_pitch, idx, n, row_bytes, dst, dst_pitch, s());
+    if (err != 0)
+      DSV4_CHECK_MSG(false, "CUDA backend: launching gather_rows (n " + std::to_string(n) + ", row " +
+                                bytes_text(row_bytes) + ", pitches " + std::to_string(src_pitch) + " / " +
+                                std::to_string(dst_pitch) + ", all multiples of 4?) failed: " + rt_->error_name(err));
+  }
 
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
               Round round) override {
@@ -151,6 +207,7 @@ class CudaBackend final : public Backend {
 
   void encode_kv_rows(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
                       uint8_t* out) override {
+    check_kv_shape(f, dim, rope_dim);
     switch (f) {
       case KvRowFormat::kFp8: return check(k::encode_kv_fp8_rows(rows, n, ld, dim, rope_dim, out, s()), "encode_kv_fp8");
       case KvRowFormat::kFp4: return check(k::encode_kv_fp4_rows(rows, n, ld, dim, out, s()), "encode_kv_fp4");
@@ -163,6 +220,7 @@ class CudaBackend final : public Backend {
   }
   void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* rows,
                       int64_t ld) override {
+    check_kv_shape(f, dim, rope_dim);
     switch (f) {
       case KvRowFormat::kFp8: return check(k::decode_kv_fp8_rows(in, n, dim, rope_dim, rows, ld, s()), "decode_kv_fp8");
       case KvRowFormat::kFp4: return check(k::decode_kv_fp4_rows(in, n, dim, rows, ld, s()), "decode_kv_fp4");
@@ -171,6 +229,35 @@ class CudaBackend final : public Backend {
         return must(rt_->copy_2d(rows, static_cast<size_t>(4 * ld), in, static_cast<size_t>(4 * dim),
                                  static_cast<size_t>(4 * dim), static_cast<size_t>(n), CopyKind::kDeviceToDevice),
                     "copying fp32 KV rows");
+    }
+  }
+  // Scattered rows: the same kernels with the offsets array (fp32 too: a 2-D copy cannot scatter).
+  void encode_kv_rows_at(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
+                         uint8_t* base, const int64_t* offsets) override {
+    check_kv_shape(f, dim, rope_dim);
+    switch (f) {
+      case KvRowFormat::kFp8:
+        return check(k::encode_kv_fp8_rows_at(rows, n, ld, dim, rope_dim, base, offsets, s()), "encode_kv_fp8_at");
+      case KvRowFormat::kFp4:
+        return check(k::encode_kv_fp4_rows_at(rows, n, ld, dim, base, offsets, s()), "encode_kv_fp4_at");
+      case KvRowFormat::kBf16:
+        return check(k::encode_kv_bf16_rows_at(rows, n, ld, dim, base, offsets, s()), "encode_kv_bf16_at");
+      case KvRowFormat::kF32:
+        return check(k::encode_kv_f32_rows_at(rows, n, ld, dim, base, offsets, s()), "encode_kv_f32_at");
+    }
+  }
+  void decode_kv_rows_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
+                         int64_t rope_dim, float* rows, int64_t ld) override {
+    check_kv_shape(f, dim, rope_dim);
+    switch (f) {
+      case KvRowFormat::kFp8:
+        return check(k::decode_kv_fp8_rows_at(base, offsets, n, dim, rope_dim, rows, ld, s()), "decode_kv_fp8_at");
+      case KvRowFormat::kFp4:
+        return check(k::decode_kv_fp4_rows_at(base, offsets, n, dim, rows, ld, s()), "decode_kv_fp4_at");
+      case KvRowFormat::kBf16:
+        return check(k::decode_kv_bf16_rows_at(base, offsets, n, dim, rows, ld, s()), "decode_kv_bf16_at");
+      case KvRowFormat::kF32:
+        return check(k::decode_kv_f32_rows_at(base, offsets, n, dim, rows, ld, s()), "decode_kv_f32_at");
     }
   }
 
@@ -190,12 +277,34 @@ class CudaBackend final : public Backend {
                    Round round) override {
     check(k::moe_combine(expert_out, shared, n, kk, d, out, round, s()), "moe_combine");
   }
+  // FP4 experts with quantized activations (the checkpoint's routed experts in the reference
+  // numerics) run on the grouped kernels, all on the device; anything else takes the loop over
+  // experts, which reads the routing back to the host.
+  void moe_experts(const float* x, int64_t n, const int32_t* ids, const float* weights, const ExpertWeights* experts,
+                   const MoeShape& sh, ActQuant aq, const float* shared, float* out, Round round) override {
+    if (n == 0) return;
+    if (aq == ActQuant::kE4M3Block) {
+      Result<ExpertTables> t = experts_.get(experts, sh);
+      must(t.status(), "the routed experts' weight tables");
+      if (t->grouped()) {
+        ++moe_report_.grouped;
+        return moe_experts_grouped(x, n, ids, weights, *t, sh, shared, out, round);
+      }
+    }
+    ++moe_report_.by_expert;
+    moe_experts_by_expert(*this, moe_, x, n, ids, weights, experts, sh, aq, shared, out, round);
+  }
 
  private:
   void* s() const { return rt_->stream(); }
 
   void check(int err, const char* op) const {
     if (err != 0) DSV4_CHECK_MSG(false, std::string("CUDA backend: launching ") + op + " failed: " + rt_->error_name(err));
+  }
+  void check(int err, const char* op, int64_t rows, int64_t kdim) const {
+    if (err != 0)
+      DSV4_CHECK_MSG(false, std::string("CUDA backend: launching ") + op + " (" + std::to_string(rows) + " rows, k " +
+                                std::to_string(kdim) + ") failed: " + rt_->error_name(err));
   }
   void check(int err, const char* op, int64_t m, const WeightRef& w) const {
     if (err != 0)
@@ -205,6 +314,24 @@ class CudaBackend final : public Backend {
   }
   static void must(const Status& st, const char* what) {
     DSV4_CHECK_MSG(st.is_ok(), std::string("CUDA backend: ") + what + ": " + st.to_string());
+  }
+  static void must(const Status& st, const char* what, size_t bytes) {
+    DSV4_CHECK_MSG(st.is_ok(),
+                   std::string("CUDA backend: ") + what + " of " + bytes_text(bytes) + ": " + st.to_string());
+  }
+  // The codecs index past the row for shapes their formats cannot hold: refused here, as the
+  // CPU backend refuses them.
+  static void check_kv_shape(KvRowFormat f, int64_t dim, int64_t rope_dim) {
+    switch (f) {
+      case KvRowFormat::kFp8:
+        DSV4_CHECK_MSG(dsv4k::kv_fp8_shape_ok(dim, rope_dim), "FP8 KV rows need dim - rope_dim >= 0, a multiple of 64");
+        return;
+      case KvRowFormat::kFp4:
+        DSV4_CHECK_MSG(dsv4k::kv_fp4_shape_ok(dim), "FP4 KV rows need dim a multiple of 32");
+        return;
+      case KvRowFormat::kBf16:
+      case KvRowFormat::kF32: DSV4_CHECK_MSG(dim >= 0, "KV rows need dim >= 0"); return;
+    }
   }
 
   // A scratch block of at least `bytes`, grown by reallocation. Giving the old block back
@@ -259,6 +386,40 @@ class CudaBackend final : public Backend {
     return true;
   }
 
+  // The routed experts on the grouped kernels, stream-ordered with no host round trip:
+  // permute (entries sorted by expert) -> quantize x -> w1, w3 on the rows of token_of ->
+  // SwiGLU on the permuted rows with their routing weights -> quantize h -> w2 -> combine in
+  // slot order with the shared expert. Each step has the contract of the op the loop over
+  // experts runs (the grouped GEMM's row p is gemm_fp4_q's row; quantizing is per row, so
+  // quantizing x once equals quantizing the gathered rows). ids must be valid expert ids, as
+  // route_topk / route_hash write them: nothing here reads them on the host.
+  void moe_experts_grouped(const float* x, int64_t n, const int32_t* ids, const float* weights, const ExpertTables& t,
+                           const MoeShape& sh, const float* shared, float* out, Round round) {
+    const int64_t P = n * sh.top_k, n_e = sh.n_experts, d = sh.d, inter = sh.inter;
+    const auto f32 = [](int64_t count) { return static_cast<size_t>(count) * sizeof(float); };
+    const auto i32 = [](int64_t count) { return static_cast<size_t>(count) * sizeof(int32_t); };
+    auto* offsets = scratch(&moe_offsets_, i32(n_e + 1)).as<int32_t>();  // [n_experts + 1]
+    auto* token_of = scratch(&moe_token_of_, i32(P)).as<int32_t>();      // [P]
+    auto* position = scratch(&moe_position_, i32(P)).as<int32_t>();      // [n, top_k]
+    auto* pw = scratch(&moe_pw_, f32(P)).as<float>();                    // [P]
+    auto* g = scratch(&moe_g_, f32(P * inter)).as<float>();              // [P, inter]
+    auto* u = scratch(&moe_u_, f32(P * inter)).as<float>();              // [P, inter]
+    auto* h = scratch(&moe_h_, f32(P * inter)).as<float>();              // [P, inter]
+    auto* ye = scratch(&moe_ye_, f32(P * d)).as<float>();                // [P, d]
+    check(k::moe_permute(ids, weights, n, sh.top_k, n_e, offsets, token_of, position, pw, s()), "moe_permute");
+    // x.m of the grouped GEMM is the number of permuted rows (it sizes the launch); token_of
+    // maps each to one of the n quantized rows.
+    dsv4k::QuantizedRows xq = quantize(x, n, d, d);
+    xq.m = P;
+    check(k::gemm_fp4_grouped_q(xq, token_of, offsets, t.w1, n_e, inter, g, inter, round, s()), "grouped w1", P, d);
+    check(k::gemm_fp4_grouped_q(xq, token_of, offsets, t.w3, n_e, inter, u, inter, round, s()), "grouped w3", P, d);
+    check(k::swiglu(g, u, P, inter, inter, pw, sh.swiglu_limit, h, inter, round, s()), "swiglu");
+    // Reuses the scratch of xq: stream order puts this after the two GEMMs that read it.
+    const dsv4k::QuantizedRows hq = quantize(h, P, inter, inter);
+    check(k::gemm_fp4_grouped_q(hq, nullptr, offsets, t.w2, n_e, d, ye, d, round, s()), "grouped w2", P, inter);
+    check(k::moe_combine_permuted(ye, d, position, shared, n, sh.top_k, d, out, round, s()), "moe_combine_permuted");
+  }
+
   // Quantized rows [m, kdim] in scratch with room for `rows` >= m rows (cuBLASLt's pad rows).
   dsv4k::QuantizedRows quantize(const float* x, int64_t m, int64_t ldx, int64_t kdim, int64_t rows = 0) {
     DSV4_CHECK_MSG(kdim % dsv4k::kFp8Block == 0, "FP8 activation quantization needs k to be a multiple of 128");
@@ -268,12 +429,17 @@ class CudaBackend final : public Backend {
     return {q, qs, m, kdim};
   }
 
-  std::unique_ptr<DeviceRuntime> rt_;
+  // Shared with the memory blocks handed out (DeviceMemory).
+  std::shared_ptr<DeviceRuntime> rt_;
   // Declared after rt_ so that they go back to its pool first.
+  ExpertTableCache experts_;
   std::unique_ptr<cuda::LtFp8Gemm> lt_;  // null: every FP8 GEMM runs on the SIMT kernel
   PoolBuffer q_, q_scale_, mix_, jobs_, attn_;  // scratch
   PoolBuffer lt_xs_, lt_ws_, lt_d_;  // cuBLASLt's scale grids and staged output
+  PoolBuffer moe_offsets_, moe_token_of_, moe_position_, moe_pw_, moe_g_, moe_u_, moe_h_, moe_ye_;  // grouped experts
+  MoeByExpertScratch moe_;  // the loop over experts (its memory comes from allocate())
   Fp8GemmReport report_;
+  MoeExpertsReport moe_report_;
 };
 
 }  // namespace
@@ -292,6 +458,12 @@ Fp8GemmReport cuda_backend_fp8_gemm_report(Backend& backend) {
   auto* cb = dynamic_cast<CudaBackend*>(&backend);
   DSV4_CHECK_MSG(cb != nullptr, "cuda_backend_fp8_gemm_report of a backend that is not the CUDA backend");
   return cb->fp8_gemm_report();
+}
+
+MoeExpertsReport cuda_backend_moe_experts_report(Backend& backend) {
+  auto* cb = dynamic_cast<CudaBackend*>(&backend);
+  DSV4_CHECK_MSG(cb != nullptr, "cuda_backend_moe_experts_report of a backend that is not the CUDA backend");
+  return cb->moe_experts_report();
 }
 
 }  // namespace dsv4

@@ -2,11 +2,20 @@
 // runtime's stream.
 //
 // Pointer convention: every pointer an op receives is device memory of the runtime (weights,
-// activations, tables, indices, KV rows), except the PoolJob array of compress_pool, which
-// is a host array whose members point to device memory (the backend uploads it). Ops are
-// stream-ordered and return before the device has finished; DeviceRuntime::synchronize
-// waits. A kernel that cannot be launched is a bug in the caller's shapes or a dead device,
-// and stops the process with the op, the shapes and the runtime's error.
+// activations, tables, indices, KV rows), except two host arrays whose members point to device
+// memory: the PoolJob array of compress_pool (the backend uploads it on every call) and the
+// ExpertWeights array of moe_experts (uploaded as device tables on a layer's first call and
+// kept: see expert_tables.h), and the host side of upload / download. Ops are stream-ordered
+// and return before the device has finished; download and DeviceRuntime::synchronize wait.
+// A kernel that cannot be launched, or a copy that fails, is a bug in the caller's shapes or
+// a dead device, and stops the process with the op, the shapes and the runtime's error; only
+// allocate reports running out of memory as a Status.
+//
+// Memory from allocate is a block of the runtime's pool, zeroed on the stream; it may outlive
+// the backend (it keeps the runtime alive). moe_experts runs FP4 experts with quantized
+// activations on the grouped kernels without a host round trip (moe_permute, the grouped FP4
+// GEMMs, moe_combine_permuted), and every other layer on moe_experts_by_expert, which reads the
+// routing back to the host.
 //
 // Built twice from one source: against the nvcc-built kernels and the CUDA runtime
 // (dsv4_cuda_backend), and against the emulated kernels and host memory
@@ -49,6 +58,14 @@ struct Fp8GemmReport {
   std::string cublaslt_off;
 };
 Fp8GemmReport cuda_backend_fp8_gemm_report(Backend& backend);
+
+// How a CUDA backend's moe_experts calls have run so far: on the grouped kernels, or on the
+// loop over experts (moe_experts_by_expert) for the layers those do not take.
+struct MoeExpertsReport {
+  int64_t grouped = 0;
+  int64_t by_expert = 0;
+};
+MoeExpertsReport cuda_backend_moe_experts_report(Backend& backend);
 
 // The runtime a backend made by make_cuda_backend runs on (for uploads and synchronize).
 DeviceRuntime& cuda_backend_runtime(Backend& backend);

@@ -21,6 +21,10 @@ class CudaDeviceRuntime final : public DeviceRuntime {
                  CopyKind kind) override {
     return cuda::copy_2d_async(dst, dpitch, src, spitch, width, height, kind, stream());
   }
+  Status memset(void* dst, int value, size_t bytes) override {
+    if (bytes == 0) return Status::ok();
+    return cuda::memset_device(dst, value, bytes, stream_);
+  }
   Status synchronize() override { return stream_.synchronize(); }
   std::string error_name(int code) const override { return cuda::error_text(code); }
 

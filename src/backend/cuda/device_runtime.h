@@ -33,6 +33,8 @@ class DeviceRuntime {
   // height rows of `width` bytes, rows dpitch / spitch bytes apart.
   virtual Status copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                          CopyKind kind) = 0;
+  // Sets `bytes` bytes of device memory to `value`, stream-ordered (after the work queued so far).
+  virtual Status memset(void* dst, int value, size_t bytes) = 0;
   // Waits for everything launched so far; reports errors raised while kernels ran.
   virtual Status synchronize() = 0;
   // The name of a kernel launcher's error code, for messages.

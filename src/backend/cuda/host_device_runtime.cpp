@@ -23,6 +23,10 @@ class HostDeviceRuntime final : public DeviceRuntime {
       std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
     return Status::ok();
   }
+  Status memset(void* dst, int value, size_t bytes) override {
+    if (bytes > 0) std::memset(dst, value, bytes);
+    return Status::ok();
+  }
   Status synchronize() override { return Status::ok(); }
   std::string error_name(int code) const override {
     return code == 1 ? "invalid launch configuration (cudaErrorInvalidValue)" : "error " + std::to_string(code);

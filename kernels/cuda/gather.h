@@ -1,0 +1,17 @@
+// Host entry points of the CUDA row gather and fill (kernels/cuda/gather.cuh); plain C++, no
+// CUDA types. Pointers are device pointers, `stream` a cudaStream_t (nullptr: the default
+// stream); each returns the cudaError_t of the launch. Arguments as dsv4k::ref::gather_rows
+// and fill_f32 (dsv4k/gather.h); the gather needs row_bytes, pitches and pointers aligned to 4.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dsv4k::cuda {
+
+int gather_rows(const void* src, size_t src_pitch, const int32_t* idx, int64_t n, size_t row_bytes, void* dst,
+                size_t dst_pitch, void* stream);
+
+int fill_f32(float* x, int64_t n, float value, void* stream);
+
+}  // namespace dsv4k::cuda

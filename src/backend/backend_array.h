@@ -1,0 +1,57 @@
+// BackendArray<T>: a growable array in a backend's memory, the forward pass's activation and
+// index buffer. Like AlignedBuffer it grows by reallocation (contents are not preserved)
+// and new memory is zeroed, so stale values of an earlier step can never leak into a
+// result; unlike it, the host never dereferences data(): values move with assign (upload)
+// and to_host (download).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/check.h"
+
+namespace dsv4 {
+
+template <class T>
+class BackendArray {
+ public:
+  // n elements; a failed allocation stops the process with the size (activation memory is
+  // sized by the engine's admission limits, so running out here is a bug in them).
+  void resize(Backend& be, size_t n) {
+    if (n > capacity_) {
+      mem_.reset();
+      Result<std::unique_ptr<BackendMemory>> m = be.allocate(std::max<size_t>(n, 1) * sizeof(T));
+      DSV4_CHECK_MSG(m.is_ok(), "activation memory (" + std::to_string(n * sizeof(T)) + " bytes) on " + be.name() +
+                                    ": " + m.status().to_string());
+      mem_ = std::move(m).value();
+      capacity_ = n;
+    }
+    size_ = n;
+  }
+  // Resizes to n and uploads host values.
+  void assign(Backend& be, const T* src, size_t n) {
+    resize(be, n);
+    if (n > 0) be.upload(data(), src, n * sizeof(T));
+  }
+  void assign(Backend& be, const std::vector<T>& src) { assign(be, src.data(), src.size()); }
+  // The first n values (all by default), downloaded.
+  std::vector<T> to_host(Backend& be, size_t n = SIZE_MAX) const {
+    std::vector<T> out(std::min(n, size_));
+    if (!out.empty()) be.download(out.data(), data(), out.size() * sizeof(T));
+    return out;
+  }
+
+  T* data() { return mem_ ? static_cast<T*>(mem_->data()) : nullptr; }
+  const T* data() const { return mem_ ? static_cast<const T*>(mem_->data()) : nullptr; }
+  size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<BackendMemory> mem_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+}  // namespace dsv4
