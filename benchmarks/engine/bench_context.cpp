@@ -32,20 +32,23 @@ std::vector<float> random_rows(int64_t n, int64_t dim, uint64_t seed) {
   return v;
 }
 
-void fill(PagedKvCache& cache, const ModelConfig& c, int32_t slot, int64_t T) {
+// Appends `count` rows of `dim` from a pool of `pool` random rows, a pool at a time.
+void append_rows(PagedKvCache& cache, int64_t layer, RowKind kind, int32_t slot, int64_t count, const float* rows,
+                 int64_t pool) {
+  for (int64_t i = 0; i < count; i += pool) cache.rows_append(layer, kind, slot, i, std::min(pool, count - i), rows);
+}
+
+void fill(Backend& be, PagedKvCache& cache, const ModelConfig& c, int32_t slot, int64_t T) {
   const int64_t pool = 1024;
-  const std::vector<float> rows = random_rows(pool, c.head_dim, 1);
-  const std::vector<float> irows = random_rows(pool, c.index_head_dim, 2);
+  BackendArray<float> rows, irows;
+  rows.assign(be, random_rows(pool, c.head_dim, 1));
+  irows.assign(be, random_rows(pool, c.index_head_dim, 2));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const int64_t ratio = c.compress_ratio(l);
-    if (ratio > 0)
-      for (int64_t i = 0; i < T / ratio; ++i)
-        cache.rows_append(l, RowKind::kAttention, slot, i, rows.data() + (i % pool) * c.head_dim);
-    if (ratio == 4)
-      for (int64_t i = 0; i < T / 4; ++i)
-        cache.rows_append(l, RowKind::kIndexer, slot, i, irows.data() + (i % pool) * c.index_head_dim);
-    for (int64_t p = std::max<int64_t>(0, T - c.sliding_window); p < T; ++p)
-      cache.window_write(l, slot, p, rows.data() + (p % pool) * c.head_dim);
+    if (ratio > 0) append_rows(cache, l, RowKind::kAttention, slot, T / ratio, rows.data(), pool);
+    if (ratio == 4) append_rows(cache, l, RowKind::kIndexer, slot, T / 4, irows.data(), pool);
+    const int64_t w0 = std::max<int64_t>(0, T - c.sliding_window);
+    cache.window_write(l, slot, w0, T - w0, rows.data());
   }
   cache.set_length(slot, CacheStream::kMain, T);
 }
@@ -78,12 +81,14 @@ int run(int argc, char** argv) {
     // last tokens of the 1,048,576-token context).
     T = std::min(T, c.max_position_embeddings - n_decode);
     const int64_t n_pages = layout.pages_for(T + n_decode);
-    PagedKvCache cache(c, layout, formats, *backend, n_pages, 1, 0);
+    Result<std::unique_ptr<PagedKvCache>> made = PagedKvCache::make(c, layout, formats, *backend, n_pages, 1, 0);
+    if (!made.is_ok()) return std::fprintf(stderr, "%s\n", made.status().to_string().c_str()), 1;
+    PagedKvCache& cache = **made;
     std::vector<PageId> pages(static_cast<size_t>(n_pages));
     for (int64_t i = 0; i < n_pages; ++i) pages[static_cast<size_t>(i)] = static_cast<PageId>(i);
     cache.set_pages(0, pages);
     auto t0 = std::chrono::steady_clock::now();
-    fill(cache, c, 0, T);
+    fill(*backend, cache, c, 0, T);
     const double fill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ForwardResult r;
     int32_t tok = 1;

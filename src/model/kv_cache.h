@@ -50,21 +50,29 @@ class KvCache {
   virtual int64_t length(int32_t slot, CacheStream stream) const = 0;
   virtual void set_length(int32_t slot, CacheStream stream, int64_t n) = 0;
 
-  // Window rows: write the row of absolute position `pos`; read requires that `pos` is
-  // one of the last `sliding_window` positions written for this layer and slot.
-  virtual void window_write(int64_t layer, int32_t slot, int64_t pos, const float* row /*[head_dim]*/) = 0;
-  virtual void window_read(int64_t layer, int32_t slot, int64_t pos, float* row /*[head_dim]*/) const = 0;
+  // Rows move between the cache and buffers in the backend's memory (the forward pass's
+  // activations); row lists and counts are host values. Each call moves a run of rows, so
+  // that a device backend does it in one launch.
+  //
+  // Window rows of absolute positions [pos, pos + n) from rows [n, head_dim]; n is at most
+  // sliding_window (only the last sliding_window positions can ever be read back).
+  virtual void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) = 0;
+  // rows [n, head_dim] = the window rows of positions [pos, pos + n), each one of the last
+  // sliding_window positions written for this layer and slot.
+  virtual void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const = 0;
 
   // Compressed rows of `kind` (attention rows are head_dim wide, indexer rows
-  // index_head_dim). Rows are written in order; `index` must equal the current count.
-  virtual void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, const float* row) = 0;
+  // index_head_dim). Rows are written in order: rows [index, index + n) from rows [n, width],
+  // where `index` must equal the current count.
+  virtual void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) = 0;
   virtual int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const = 0;
   // Copies rows [begin, end) into out [end-begin, width].
   virtual void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const = 0;
-  // Copies the rows listed in idx (n entries, each < rows_count) into out [n, width].
+  // Copies the rows listed in idx (a host array of n entries, each < rows_count) into out [n, width].
   virtual void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                            float* out) const = 0;
 
+  // The carry arrays live in the backend's memory: read and written with its copies.
   virtual CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) = 0;
 };
 

@@ -1,6 +1,6 @@
 #include "model/model.h"
 
-#include <cstring>
+#include <vector>
 
 #include "core/check.h"
 #include "model/step_context.h"
@@ -30,20 +30,32 @@ void Model::compute_logits(const float* X, int64_t n_tokens, const std::vector<S
       break;
   }
   const int64_t m = static_cast<int64_t>(out->logit_rows.size());
-  sel_.resize(static_cast<size_t>(m * w));
-  for (int64_t i = 0; i < m; ++i)
-    std::memcpy(sel_.data() + i * w, X + out->logit_rows[static_cast<size_t>(i)] * w, static_cast<size_t>(w) * sizeof(float));
+  if (m == 0) return;
+  std::vector<int32_t> rows(out->logit_rows.begin(), out->logit_rows.end());
+  rows_.assign(backend_, rows);
+  sel_.resize(backend_, static_cast<size_t>(m * w));
+  const size_t row_bytes = static_cast<size_t>(w) * sizeof(float);
+  backend_.gather_rows(X, row_bytes, rows_.data(), m, row_bytes, sel_.data(), row_bytes);
   const Round round = numerics_.round();
   const float eps = static_cast<float>(config_.rms_norm_eps);
   const dsv4k::HcParams hp{config_.hc_mult, d, eps, static_cast<float>(config_.hc_eps), config_.hc_sinkhorn_iters};
-  y_.resize(static_cast<size_t>(m * d));
-  tmp_.resize(static_cast<size_t>(m * d));
+  y_.resize(backend_, static_cast<size_t>(m * d));
+  tmp_.resize(backend_, static_cast<size_t>(m * d));
   backend_.hc_head(sel_.data(), m, hp, head_hc.fn, head_hc.scale, head_hc.base, tmp_.data(), round);
   backend_.rmsnorm(tmp_.data(), m, d, d, final_norm, eps, y_.data(), d, round);
-  out->logits.resize(static_cast<size_t>(m * config_.vocab_size));
+  logits_.resize(backend_, static_cast<size_t>(m * config_.vocab_size));
   // Logits are fp32 from the bf16 head weight (spec §2.6).
-  backend_.linear(y_.data(), m, d, WeightRef::of(weights_.head), ActQuant::kNone, out->logits.data(),
-                  config_.vocab_size, Round::kNone);
+  backend_.linear(y_.data(), m, d, WeightRef::of(weights_.head), ActQuant::kNone, logits_.data(), config_.vocab_size,
+                  Round::kNone);
+  out->logits = logits_.to_host(backend_);
+}
+
+void Model::expand_streams(const float* rows, float* streams, int64_t n) {
+  const int64_t d = config_.hidden_size;
+  const int64_t hc = config_.hc_mult;
+  const size_t row = static_cast<size_t>(d) * sizeof(float);
+  for (int64_t j = 0; j < hc; ++j)
+    backend_.copy_2d(streams + j * d, static_cast<size_t>(hc) * row, rows, row, row, static_cast<size_t>(n));
 }
 
 Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* out) {
@@ -54,22 +66,21 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
   const int64_t n = layout.n_tokens;
   const int64_t d = config_.hidden_size;
   const int64_t hc = config_.hc_mult;
-  const RopeTable plain = RopeTable::make(freqs_.plain, layout.positions.data(), n);
-  const RopeTable compress = RopeTable::make(freqs_.compress, layout.positions.data(), n);
-  const StepContext ctx{config_, backend_, numerics_, layout, cache, freqs_, plain, compress};
+  const RopeTable plain = RopeTable::make(backend_, freqs_.plain, layout.positions.data(), n);
+  const RopeTable compress = RopeTable::make(backend_, freqs_.compress, layout.positions.data(), n);
+  tokens_.assign(backend_, layout.tokens);
+  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress};
 
   // Embedding, expanded to hc identical streams.
-  e_.resize(static_cast<size_t>(n * d));
-  X_.resize(static_cast<size_t>(n * hc * d));
-  backend_.embed(weights_.embed, d, layout.tokens.data(), n, e_.data());
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t j = 0; j < hc; ++j)
-      std::memcpy(X_.data() + (t * hc + j) * d, e_.data() + t * d, static_cast<size_t>(d) * sizeof(float));
+  e_.resize(backend_, static_cast<size_t>(n * d));
+  X_.resize(backend_, static_cast<size_t>(n * hc * d));
+  backend_.embed(weights_.embed, d, tokens_.data(), n, e_.data());
+  expand_streams(e_.data(), X_.data(), n);
 
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l)
     block_.forward(ctx, l, weights_.layers[static_cast<size_t>(l)], X_.data());
 
-  if (batch.keep_hidden) out->hidden.assign(X_.data(), X_.data() + n * hc * d);
+  if (batch.keep_hidden) out->hidden = X_.to_host(backend_);
   compute_logits(X_.data(), n, layout.seqs, batch.logits, batch.logits_for_chunk, weights_.hc_head, weights_.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMain, s.end_pos());
   return Status::ok();
@@ -86,26 +97,28 @@ Status Model::forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* 
     return invalid_argument("MTP hidden streams hold " + std::to_string(batch.hidden.size()) + " values, expected " +
                             std::to_string(n * hc * d) + " (n_tokens x hc_mult x hidden_size)");
   const MtpWeights& mw = weights_.mtp[0];
-  const RopeTable plain = RopeTable::make(freqs_.plain, layout.positions.data(), n);
-  const RopeTable compress = RopeTable::make(freqs_.compress, layout.positions.data(), n);
-  const StepContext ctx{config_, backend_, numerics_, layout, cache, freqs_, plain, compress};
+  const RopeTable plain = RopeTable::make(backend_, freqs_.plain, layout.positions.data(), n);
+  const RopeTable compress = RopeTable::make(backend_, freqs_.compress, layout.positions.data(), n);
+  tokens_.assign(backend_, layout.tokens);
+  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress};
   const Round round = numerics_.round();
   const float eps = static_cast<float>(config_.rms_norm_eps);
   const ActQuant aq = numerics_.quantize_activations ? ActQuant::kE4M3Block : ActQuant::kNone;
 
   // S_j = e_proj·RMSNorm(embed(x_{i+1})) + h_proj·RMSNorm(X_{i,j}), each product bf16.
-  e_.resize(static_cast<size_t>(n * d));
-  tmp_.resize(static_cast<size_t>(n * hc * d));
-  X_.resize(static_cast<size_t>(n * hc * d));
-  y_.resize(static_cast<size_t>(n * d));
-  backend_.embed(weights_.embed, d, layout.tokens.data(), n, e_.data());
+  e_.resize(backend_, static_cast<size_t>(n * d));
+  tmp_.resize(backend_, static_cast<size_t>(n * hc * d));
+  X_.resize(backend_, static_cast<size_t>(n * hc * d));
+  y_.resize(backend_, static_cast<size_t>(n * d));
+  backend_.embed(weights_.embed, d, tokens_.data(), n, e_.data());
   backend_.rmsnorm(e_.data(), n, d, d, mw.enorm, eps, e_.data(), d, round);
   backend_.linear(e_.data(), n, d, WeightRef::of(mw.e_proj), aq, y_.data(), d, round);
-  backend_.rmsnorm(batch.hidden.data(), n * hc, d, d, mw.hnorm, eps, tmp_.data(), d, round);
+  X_.assign(backend_, batch.hidden);  // the main model's streams, staged in X_
+  backend_.rmsnorm(X_.data(), n * hc, d, d, mw.hnorm, eps, tmp_.data(), d, round);
   backend_.linear(tmp_.data(), n * hc, d, WeightRef::of(mw.h_proj), aq, X_.data(), d, round);
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t j = 0; j < hc; ++j)
-      backend_.add(X_.data() + (t * hc + j) * d, y_.data() + t * d, X_.data() + (t * hc + j) * d, d, round);
+  // Each stream j of token t gets the token's e-projection added: broadcast it, then one add.
+  expand_streams(y_.data(), tmp_.data(), n);
+  backend_.add(X_.data(), tmp_.data(), X_.data(), n * hc * d, round);
 
   block_.forward(ctx, config_.num_hidden_layers, mw.block, X_.data());
   compute_logits(X_.data(), n, layout.seqs, batch.logits, {}, mw.hc_head, mw.norm, out);

@@ -13,6 +13,7 @@
 #include "dsv4/status.h"
 #include "model/batch.h"
 #include "model/config.h"
+#include "backend/backend_array.h"
 #include "model/kv_cache.h"
 #include "model/layers/block.h"
 #include "model/rope_tables.h"
@@ -36,6 +37,8 @@ class Model {
   Status forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* out);
 
  private:
+  // streams [n, hc, d] = hc copies of rows [n, d].
+  void expand_streams(const float* rows, float* streams, int64_t n);
   // Rows of X [n, hc, d] whose logits are wanted -> out->logits.
   void compute_logits(const float* X, int64_t n_tokens, const std::vector<StepSeq>& seqs, LogitsMode mode,
                       const std::vector<uint8_t>& chunk_mask, const HcWeights& head_hc, const uint16_t* final_norm,
@@ -47,11 +50,15 @@ class Model {
   Numerics numerics_;
   RopeFrequencies freqs_;
   BlockRunner block_;
-  AlignedBuffer<float> X_;       // [n, hc, d] residual streams
-  AlignedBuffer<float> e_;       // [n, d]
-  AlignedBuffer<float> tmp_;     // [n·hc, d]
-  AlignedBuffer<float> sel_;     // [m, hc, d] streams of the tokens that want logits
-  AlignedBuffer<float> y_;       // [m, d]
+  // In the backend's memory (the host sees them only through uploads and downloads).
+  BackendArray<int32_t> tokens_;  // [n] the step's tokens
+  BackendArray<float> X_;         // [n, hc, d] residual streams
+  BackendArray<float> e_;         // [n, d]
+  BackendArray<float> tmp_;       // [n·hc, d]
+  BackendArray<int32_t> rows_;    // [m] tokens that want logits
+  BackendArray<float> sel_;       // [m, hc, d] their streams
+  BackendArray<float> y_;         // [m, d]
+  BackendArray<float> logits_;    // [m, vocab]
 };
 
 }  // namespace dsv4

@@ -23,12 +23,13 @@ RopeFrequencies RopeFrequencies::for_config(const ModelConfig& c) {
   return f;
 }
 
-RopeTable RopeTable::make(const std::vector<float>& freqs, const int64_t* positions, int64_t n) {
+RopeTable RopeTable::make(Backend& be, const std::vector<float>& freqs, const int64_t* positions, int64_t n) {
   RopeTable t;
   t.n_freq = static_cast<int64_t>(freqs.size());
-  t.cos.resize(static_cast<size_t>(n * t.n_freq));
-  t.sin.resize(static_cast<size_t>(n * t.n_freq));
-  rope_table(positions, n, freqs.data(), t.n_freq, t.cos.data(), t.sin.data());
+  std::vector<float> cos(static_cast<size_t>(n * t.n_freq)), sin(cos.size());
+  rope_table(positions, n, freqs.data(), t.n_freq, cos.data(), sin.data());
+  t.cos.assign(be, cos);
+  t.sin.assign(be, sin);
   return t;
 }
 

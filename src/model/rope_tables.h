@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/backend_array.h"
 #include "model/config.h"
 
 namespace dsv4 {
@@ -20,13 +21,14 @@ struct RopeFrequencies {
   }
 };
 
-// cos/sin of θ = fp32(pos)·f_k for a list of positions: [n, n_freq] each.
+// cos/sin of θ = fp32(pos)·f_k for a list of positions: [n, n_freq] each, computed on the
+// host (so every backend rotates by the same angles) and uploaded for the backend's ops.
 struct RopeTable {
   int64_t n_freq = 0;
-  std::vector<float> cos;
-  std::vector<float> sin;
+  BackendArray<float> cos;
+  BackendArray<float> sin;
 
-  static RopeTable make(const std::vector<float>& freqs, const int64_t* positions, int64_t n);
+  static RopeTable make(Backend& be, const std::vector<float>& freqs, const int64_t* positions, int64_t n);
 };
 
 }  // namespace dsv4

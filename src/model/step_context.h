@@ -1,5 +1,6 @@
 // StepContext: what every layer of one forward pass reads — immutable for the pass except
-// for the cache, which layers write through the KvCache interface.
+// for the cache, which layers write through the KvCache interface. Host-side values (the
+// layout) steer the layers; everything an op reads is in the backend's memory.
 #pragma once
 
 #include "backend/backend.h"
@@ -15,6 +16,7 @@ struct StepContext {
   Backend& backend;
   Numerics numerics;
   const StepLayout& layout;
+  const int32_t* tokens;  // layout.tokens in the backend's memory
   KvCache& cache;
   const RopeFrequencies& freqs;
   const RopeTable& rope_plain;     // per token, base rope_theta

@@ -53,8 +53,8 @@ Status EngineImpl::init() {
   sc.snapshot_interval = std::max(layout_.page_tokens, c.max_num_batched_tokens / layout_.page_tokens * layout_.page_tokens);
   sc.prefix_caching = c.enable_prefix_caching;
   sched_ = std::make_unique<Scheduler>(sc, *pages_, prefix_.get(), *slots_);
-  cache_ = std::make_unique<PagedKvCache>(mc, layout_, formats, *backend_, budget_.n_pages, budget_.n_slots,
-                                          budget_.n_snapshots);
+  DSV4_ASSIGN_OR_RETURN(cache_, PagedKvCache::make(mc, layout_, formats, *backend_, budget_.n_pages, budget_.n_slots,
+                                                   budget_.n_snapshots));
   sampler_ = std::make_unique<Sampler>(SamplerConfig{mc.vocab_size, {static_cast<int32_t>(mc.eos_token_id)}});
   info_.model_dir = model_->directory;
   info_.vocab_size = mc.vocab_size;

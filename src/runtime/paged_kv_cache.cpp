@@ -1,7 +1,8 @@
 #include "runtime/paged_kv_cache.h"
 
-#include <cstring>
+#include <algorithm>
 #include <limits>
+#include <string>
 
 #include "core/check.h"
 #include "model/kv_cache.h"
@@ -35,19 +36,36 @@ KvGeometry kv_geometry(const ModelConfig& c, const PagedKvFormats& f) {
 }
 
 PagedKvCache::PagedKvCache(const ModelConfig& config, const KvLayout& layout, PagedKvFormats formats,
-                           Backend& backend, int64_t n_pages, int32_t n_slots, int32_t n_snapshots)
+                           Backend& backend, int32_t n_slots)
     : config_(config), layout_(layout), formats_(formats), backend_(backend),
-      n_layers_(static_cast<int64_t>(config.compress_ratios.size())), meta_(static_cast<size_t>(n_slots)) {
-  // Rows are always written before they are read, and snapshots before they are restored:
-  // leave the pools untouched so that memory is committed only as it fills.
-  pages_.resize_uninitialized(static_cast<size_t>(n_pages * layout_.page_bytes));
-  slots_.resize(static_cast<size_t>(n_slots) * static_cast<size_t>(layout_.slot_bytes));
-  snapshots_.resize_uninitialized(static_cast<size_t>(n_snapshots) * static_cast<size_t>(layout_.snapshot_bytes));
-  for (int32_t s = 0; s < n_slots; ++s) reset_slot(s);
+      n_layers_(static_cast<int64_t>(config.compress_ratios.size())), meta_(static_cast<size_t>(n_slots)) {}
+
+Result<std::unique_ptr<PagedKvCache>> PagedKvCache::make(const ModelConfig& config, const KvLayout& layout,
+                                                         PagedKvFormats formats, Backend& backend, int64_t n_pages,
+                                                         int32_t n_slots, int32_t n_snapshots) {
+  std::unique_ptr<PagedKvCache> c(new PagedKvCache(config, layout, formats, backend, n_slots));
+  auto pool = [&](const char* what, int64_t count, int64_t each, std::unique_ptr<BackendMemory>* out) -> Status {
+    const size_t bytes = static_cast<size_t>(count) * static_cast<size_t>(each);
+    if (bytes == 0) return Status::ok();
+    Result<std::unique_ptr<BackendMemory>> m = backend.allocate(bytes);
+    if (!m.is_ok())
+      return resource_exhausted(std::string("KV cache ") + what + " (" + std::to_string(count) + " x " +
+                                std::to_string(each) + " bytes): " + m.status().message());
+    *out = std::move(m).value();
+    return Status::ok();
+  };
+  DSV4_RETURN_IF_ERROR(pool("pages", std::max<int64_t>(n_pages, 1), layout.page_bytes, &c->pages_));
+  DSV4_RETURN_IF_ERROR(pool("sequence slots", std::max<int32_t>(n_slots, 1), layout.slot_bytes, &c->slots_));
+  DSV4_RETURN_IF_ERROR(pool("snapshots", n_snapshots, layout.snapshot_bytes, &c->snapshots_));
+  for (int32_t s = 0; s < n_slots; ++s) c->reset_slot(s);
+  return c;
 }
 
 int64_t PagedKvCache::memory_bytes() const {
-  return static_cast<int64_t>(pages_.size() + slots_.size() + snapshots_.size());
+  int64_t b = 0;
+  for (const auto* m : {&pages_, &slots_, &snapshots_})
+    if (*m) b += static_cast<int64_t>((*m)->bytes());
+  return b;
 }
 
 void PagedKvCache::set_pages(int32_t slot, std::span<const PageId> pages) {
@@ -57,16 +75,15 @@ void PagedKvCache::set_pages(int32_t slot, std::span<const PageId> pages) {
 void PagedKvCache::init_carry(int32_t slot, int64_t layer) {
   const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(layer)];
   if (ll.carry_bytes == 0) return;
-  float* c = reinterpret_cast<float*>(slot_base(slot) + ll.carry_offset);
+  float* c = reinterpret_cast<float*>(slots() + slot_offset(slot) + ll.carry_offset);
   // Per compressor: kv then score. An unfilled slot pools with weight 0: kv 0, score -inf.
-  auto init = [&](float*& p, int64_t n) {
-    std::memset(p, 0, static_cast<size_t>(n) * sizeof(float));
-    p += n;
-    for (int64_t i = 0; i < n; ++i) p[i] = -std::numeric_limits<float>::infinity();
-    p += n;
+  auto init = [&](int64_t n) {
+    backend_.fill(c, n, 0.0f);
+    backend_.fill(c + n, n, -std::numeric_limits<float>::infinity());
+    c += 2 * n;
   };
-  init(c, carry_floats(ll.ratio, config_.head_dim) / 2);
-  if (ll.ratio == 4) init(c, carry_floats(ll.ratio, config_.index_head_dim) / 2);
+  init(carry_floats(ll.ratio, config_.head_dim) / 2);
+  if (ll.ratio == 4) init(carry_floats(ll.ratio, config_.index_head_dim) / 2);
 }
 
 void PagedKvCache::reset_slot(int32_t slot) {
@@ -75,12 +92,12 @@ void PagedKvCache::reset_slot(int32_t slot) {
   m.length_mtp = 0;
   m.rows.assign(static_cast<size_t>(2 * n_layers_), 0);
   m.pages.clear();
-  std::memset(slot_base(slot), 0, static_cast<size_t>(layout_.window_bytes));
+  backend_.zero(slots() + slot_offset(slot), static_cast<size_t>(layout_.window_bytes));
   for (int64_t l = 0; l < n_layers_; ++l) init_carry(slot, l);
 }
 
 void PagedKvCache::copy_slot(int32_t from, int32_t to) {
-  std::memcpy(slot_base(to), slot_base(from), static_cast<size_t>(layout_.slot_bytes));
+  backend_.copy(slots() + slot_offset(to), slots() + slot_offset(from), static_cast<size_t>(layout_.slot_bytes));
   SlotMeta& t = meta_[static_cast<size_t>(to)];
   const SlotMeta& f = meta_[static_cast<size_t>(from)];
   t.length = f.length;
@@ -89,42 +106,47 @@ void PagedKvCache::copy_slot(int32_t from, int32_t to) {
 }
 
 void PagedKvCache::copy_page(PageId from, PageId to) {
-  std::memcpy(pages_.data() + static_cast<size_t>(to) * static_cast<size_t>(layout_.page_bytes),
-              pages_.data() + static_cast<size_t>(from) * static_cast<size_t>(layout_.page_bytes),
-              static_cast<size_t>(layout_.page_bytes));
+  const size_t pb = static_cast<size_t>(layout_.page_bytes);
+  backend_.copy(pages() + static_cast<size_t>(to) * pb, pages() + static_cast<size_t>(from) * pb, pb);
 }
 
+namespace {
+
+// Bytes of the first half of one ratio-4 carry array (slots 0..3, the previous block): all a
+// resumed sequence needs, since the current block is empty at a page boundary. The carry
+// holds four arrays (attention kv, score, indexer kv, score); a snapshot their first halves.
+int64_t carry_half_bytes(int64_t dim) { return carry_floats(4, dim) / 4 * 4; }
+
+}  // namespace
+
 void PagedKvCache::take_snapshot(int32_t slot, int32_t snapshot) {
-  uint8_t* snap = snapshots_.data() + static_cast<size_t>(snapshot) * static_cast<size_t>(layout_.snapshot_bytes);
-  const uint8_t* base = slot_base(slot);
+  uint8_t* snap = snapshots() + static_cast<size_t>(snapshot) * static_cast<size_t>(layout_.snapshot_bytes);
+  const uint8_t* base = slots() + slot_offset(slot);
   // At a boundary that is a multiple of 128 the ring slots hold the last window rows in
   // position order, so the rings copy verbatim.
-  std::memcpy(snap, base, static_cast<size_t>(layout_.window_bytes));
+  backend_.copy(snap, base, static_cast<size_t>(layout_.window_bytes));
   for (int64_t l = 0; l < n_layers_; ++l) {
     const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(l)];
     if (ll.snapshot_carry_bytes == 0) continue;
-    // Ratio 4: the first half of each carry array (slots 0..3, the previous block) is all
-    // a resumed sequence needs; the current block is empty at the boundary.
     const uint8_t* src = base + ll.carry_offset;
     uint8_t* dst = snap + ll.snapshot_carry_offset;
-    for (int64_t part = 0; part < 4; ++part) {
-      const int64_t dim = part < 2 ? config_.head_dim : config_.index_head_dim;
-      const int64_t half = carry_floats(4, dim) / 4 * 4;  // bytes of one array's first half
-      std::memcpy(dst, src, static_cast<size_t>(half));
-      dst += half;
-      src += 2 * half;
+    for (int64_t dim : {config_.head_dim, config_.index_head_dim}) {
+      const size_t half = static_cast<size_t>(carry_half_bytes(dim));
+      backend_.copy_2d(dst, half, src, 2 * half, half, 2);  // kv and score
+      dst += 2 * half;
+      src += 4 * half;
     }
   }
 }
 
 void PagedKvCache::restore_snapshot(int32_t slot, int32_t snapshot, int64_t boundary) {
-  const uint8_t* snap = snapshots_.data() + static_cast<size_t>(snapshot) * static_cast<size_t>(layout_.snapshot_bytes);
+  const uint8_t* snap = snapshots() + static_cast<size_t>(snapshot) * static_cast<size_t>(layout_.snapshot_bytes);
   std::vector<PageId> pages = std::move(meta_[static_cast<size_t>(slot)].pages);
   reset_slot(slot);
   SlotMeta& m = meta_[static_cast<size_t>(slot)];
   m.pages = std::move(pages);
-  uint8_t* base = slot_base(slot);
-  std::memcpy(base, snap, static_cast<size_t>(layout_.window_bytes));
+  uint8_t* base = slots() + slot_offset(slot);
+  backend_.copy(base, snap, static_cast<size_t>(layout_.window_bytes));
   for (int64_t l = 0; l < n_layers_; ++l) {
     const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(l)];
     if (ll.ratio > 0) m.rows[static_cast<size_t>(2 * l)] = boundary / ll.ratio;
@@ -132,12 +154,11 @@ void PagedKvCache::restore_snapshot(int32_t slot, int32_t snapshot, int64_t boun
     if (ll.snapshot_carry_bytes == 0) continue;
     const uint8_t* src = snap + ll.snapshot_carry_offset;
     uint8_t* dst = base + ll.carry_offset;
-    for (int64_t part = 0; part < 4; ++part) {
-      const int64_t dim = part < 2 ? config_.head_dim : config_.index_head_dim;
-      const int64_t half = carry_floats(4, dim) / 4 * 4;
-      std::memcpy(dst, src, static_cast<size_t>(half));
-      src += half;
-      dst += 2 * half;
+    for (int64_t dim : {config_.head_dim, config_.index_head_dim}) {
+      const size_t half = static_cast<size_t>(carry_half_bytes(dim));
+      backend_.copy_2d(dst, 2 * half, src, half, half, 2);
+      src += 2 * half;
+      dst += 4 * half;
     }
   }
   m.length = boundary;
@@ -160,23 +181,35 @@ void PagedKvCache::set_length(int32_t slot, CacheStream stream, int64_t n) {
   }
 }
 
-void PagedKvCache::window_write(int64_t layer, int32_t slot, int64_t pos, const float* row) {
-  DSV4_CHECK(layer < n_layers_);
-  const int64_t ring = pos % config_.sliding_window;
-  uint8_t* dst = slot_base(slot) + layout_.layers[static_cast<size_t>(layer)].window_offset +
-                 ring * layout_.geometry.attn_row_bytes;
-  backend_.encode_kv_rows(formats_.attn, row, 1, config_.head_dim, config_.head_dim, config_.qk_rope_head_dim, dst);
+int64_t PagedKvCache::window_offset(int64_t layer, int32_t slot, int64_t pos) const {
+  return slot_offset(slot) + layout_.layers[static_cast<size_t>(layer)].window_offset +
+         (pos % config_.sliding_window) * layout_.geometry.attn_row_bytes;
 }
 
-void PagedKvCache::window_read(int64_t layer, int32_t slot, int64_t pos, float* row) const {
-  DSV4_CHECK(layer < n_layers_);
-  const int64_t ring = pos % config_.sliding_window;
-  const uint8_t* src = slot_base(slot) + layout_.layers[static_cast<size_t>(layer)].window_offset +
-                       ring * layout_.geometry.attn_row_bytes;
-  backend_.decode_kv_rows(formats_.attn, src, 1, config_.head_dim, config_.qk_rope_head_dim, row, config_.head_dim);
+const int64_t* PagedKvCache::upload_offsets() const {
+  offsets_.assign(backend_, offsets_host_);
+  return offsets_.data();
 }
 
-uint8_t* PagedKvCache::row_address(int64_t layer, RowKind kind, int32_t slot, int64_t index) const {
+void PagedKvCache::window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) {
+  DSV4_CHECK(layer < n_layers_ && n <= config_.sliding_window);
+  if (n == 0) return;
+  offsets_host_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) offsets_host_[static_cast<size_t>(i)] = window_offset(layer, slot, pos + i);
+  backend_.encode_kv_rows_at(formats_.attn, rows, n, config_.head_dim, config_.head_dim, config_.qk_rope_head_dim,
+                             slots(), upload_offsets());
+}
+
+void PagedKvCache::window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const {
+  DSV4_CHECK(layer < n_layers_ && n <= config_.sliding_window);
+  if (n == 0) return;
+  offsets_host_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) offsets_host_[static_cast<size_t>(i)] = window_offset(layer, slot, pos + i);
+  backend_.decode_kv_rows_at(formats_.attn, slots(), upload_offsets(), n, config_.head_dim, config_.qk_rope_head_dim,
+                             rows, config_.head_dim);
+}
+
+int64_t PagedKvCache::row_offset(int64_t layer, RowKind kind, int32_t slot, int64_t index) const {
   const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(layer)];
   const int64_t per_page = kind == RowKind::kAttention ? ll.attn_rows_per_page : ll.index_rows_per_page;
   DSV4_CHECK(per_page > 0);
@@ -185,18 +218,18 @@ uint8_t* PagedKvCache::row_address(int64_t layer, RowKind kind, int32_t slot, in
   DSV4_CHECK_MSG(page_index < static_cast<int64_t>(pages.size()), "KV row beyond the sequence's pages");
   const int64_t offset = (kind == RowKind::kAttention ? ll.page_offset : ll.index_page_offset) +
                          (index % per_page) * row_bytes(kind);
-  return const_cast<uint8_t*>(pages_.data()) +
-         static_cast<size_t>(pages[static_cast<size_t>(page_index)]) * static_cast<size_t>(layout_.page_bytes) +
-         static_cast<size_t>(offset);
+  return static_cast<int64_t>(pages[static_cast<size_t>(page_index)]) * layout_.page_bytes + offset;
 }
 
-void PagedKvCache::rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, const float* row) {
+void PagedKvCache::rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n,
+                               const float* rows) {
   int64_t& count = meta_[static_cast<size_t>(slot)].rows[static_cast<size_t>(2 * layer + (kind == RowKind::kIndexer))];
   DSV4_CHECK(index == count);
-  backend_.encode_kv_rows(format(kind), row, 1, dim(kind), dim(kind),
-                          kind == RowKind::kAttention ? config_.qk_rope_head_dim : 0,
-                          row_address(layer, kind, slot, index));
-  ++count;
+  if (n == 0) return;
+  offsets_host_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) offsets_host_[static_cast<size_t>(i)] = row_offset(layer, kind, slot, index + i);
+  backend_.encode_kv_rows_at(format(kind), rows, n, dim(kind), dim(kind), rope(kind), pages(), upload_offsets());
+  count += n;
 }
 
 int64_t PagedKvCache::rows_count(int64_t layer, RowKind kind, int32_t slot) const {
@@ -205,24 +238,24 @@ int64_t PagedKvCache::rows_count(int64_t layer, RowKind kind, int32_t slot) cons
 
 void PagedKvCache::rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end,
                              float* out) const {
-  const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(layer)];
-  const int64_t per_page = kind == RowKind::kAttention ? ll.attn_rows_per_page : ll.index_rows_per_page;
-  const int64_t d = dim(kind);
-  const int64_t rope = kind == RowKind::kAttention ? config_.qk_rope_head_dim : 0;
-  // Rows are contiguous within a page: decode page by page.
-  for (int64_t i = begin; i < end;) {
-    const int64_t run = std::min(end - i, per_page - i % per_page);
-    backend_.decode_kv_rows(format(kind), row_address(layer, kind, slot, i), run, d, rope, out + (i - begin) * d, d);
-    i += run;
-  }
+  if (end <= begin) return;
+  offsets_host_.resize(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i)
+    offsets_host_[static_cast<size_t>(i - begin)] = row_offset(layer, kind, slot, i);
+  backend_.decode_kv_rows_at(format(kind), pages(), upload_offsets(), end - begin, dim(kind), rope(kind), out,
+                             dim(kind));
 }
 
 void PagedKvCache::rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                                float* out) const {
-  const int64_t d = dim(kind);
-  const int64_t rope = kind == RowKind::kAttention ? config_.qk_rope_head_dim : 0;
-  for (int64_t i = 0; i < n; ++i)
-    backend_.decode_kv_rows(format(kind), row_address(layer, kind, slot, idx[i]), 1, d, rope, out + i * d, d);
+  if (n == 0) return;
+  const int64_t count = rows_count(layer, kind, slot);
+  offsets_host_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    DSV4_CHECK(idx[i] >= 0 && idx[i] < count);
+    offsets_host_[static_cast<size_t>(i)] = row_offset(layer, kind, slot, idx[i]);
+  }
+  backend_.decode_kv_rows_at(format(kind), pages(), upload_offsets(), n, dim(kind), rope(kind), out, dim(kind));
 }
 
 CompressorCarry PagedKvCache::compressor_carry(int64_t layer, RowKind kind, int32_t slot) {
@@ -231,7 +264,7 @@ CompressorCarry PagedKvCache::compressor_carry(int64_t layer, RowKind kind, int3
   const int64_t d = dim(kind);
   const int64_t n_slots = compressor_carry_slots(ll.ratio);
   const int64_t width = compressor_carry_width(ll.ratio, d);
-  float* base = reinterpret_cast<float*>(slot_base(slot) + ll.carry_offset);
+  float* base = reinterpret_cast<float*>(slots() + slot_offset(slot) + ll.carry_offset);
   if (kind == RowKind::kIndexer) base += 2 * compressor_carry_slots(ll.ratio) * compressor_carry_width(ll.ratio, config_.head_dim);
   return {base, base + n_slots * width, n_slots, width};
 }

@@ -8,7 +8,9 @@
 // (spec §4.1); bf16 or fp32 rows otherwise. MTP blocks (ratio 0) keep a window ring per
 // slot and their own stream length.
 //
-// Used by the engine thread only.
+// All of it lives in the backend's memory (on the device for the CUDA backend): rows are
+// encoded and decoded by the backend at byte offsets the cache computes on the host from
+// its page tables, one launch per call. Used by the engine thread only.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "core/aligned_buffer.h"
+#include "backend/backend_array.h"
 #include "kv/kv_layout.h"
 #include "kv/page_pool.h"
 #include "model/config.h"
@@ -36,8 +38,10 @@ KvGeometry kv_geometry(const ModelConfig& c, const PagedKvFormats& f);
 
 class PagedKvCache final : public KvCache {
  public:
-  PagedKvCache(const ModelConfig& config, const KvLayout& layout, PagedKvFormats formats, Backend& backend,
-               int64_t n_pages, int32_t n_slots, int32_t n_snapshots);
+  // Fails (with the sizes) when the backend cannot hold the pools.
+  static Result<std::unique_ptr<PagedKvCache>> make(const ModelConfig& config, const KvLayout& layout,
+                                                    PagedKvFormats formats, Backend& backend, int64_t n_pages,
+                                                    int32_t n_slots, int32_t n_snapshots);
 
   const KvLayout& layout() const { return layout_; }
   int64_t memory_bytes() const;
@@ -57,9 +61,9 @@ class PagedKvCache final : public KvCache {
   // KvCache
   int64_t length(int32_t slot, CacheStream stream) const override;
   void set_length(int32_t slot, CacheStream stream, int64_t n) override;
-  void window_write(int64_t layer, int32_t slot, int64_t pos, const float* row) override;
-  void window_read(int64_t layer, int32_t slot, int64_t pos, float* row) const override;
-  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, const float* row) override;
+  void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) override;
+  void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const override;
+  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) override;
   int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const override;
   void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const override;
   void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
@@ -67,18 +71,25 @@ class PagedKvCache final : public KvCache {
   CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) override;
 
  private:
+  PagedKvCache(const ModelConfig& config, const KvLayout& layout, PagedKvFormats formats, Backend& backend,
+               int32_t n_slots);
   struct SlotMeta {
     int64_t length = 0;
     int64_t length_mtp = 0;
     std::vector<int64_t> rows;        // [n_layers, 2] attention and indexer row counts
     std::vector<PageId> pages;
   };
-  uint8_t* slot_base(int32_t slot) { return slots_.data() + static_cast<size_t>(slot) * static_cast<size_t>(layout_.slot_bytes); }
-  const uint8_t* slot_base(int32_t slot) const {
-    return slots_.data() + static_cast<size_t>(slot) * static_cast<size_t>(layout_.slot_bytes);
-  }
-  // Address of row `index` of `kind` of `layer` in slot's pages.
-  uint8_t* row_address(int64_t layer, RowKind kind, int32_t slot, int64_t index) const;
+  // Byte offsets into the slot pool and the page pool.
+  int64_t slot_offset(int32_t slot) const { return static_cast<int64_t>(slot) * layout_.slot_bytes; }
+  int64_t window_offset(int64_t layer, int32_t slot, int64_t pos) const;
+  // Offset of row `index` of `kind` of `layer` in the page pool, through the slot's pages.
+  int64_t row_offset(int64_t layer, RowKind kind, int32_t slot, int64_t index) const;
+  // Uploads the host offsets of a call (offsets_host_) for the backend.
+  const int64_t* upload_offsets() const;
+  uint8_t* pages() const { return static_cast<uint8_t*>(pages_->data()); }
+  uint8_t* slots() const { return static_cast<uint8_t*>(slots_->data()); }
+  uint8_t* snapshots() const { return snapshots_ ? static_cast<uint8_t*>(snapshots_->data()) : nullptr; }
+  int64_t rope(RowKind kind) const { return kind == RowKind::kAttention ? config_.qk_rope_head_dim : 0; }
   KvRowFormat format(RowKind kind) const { return kind == RowKind::kAttention ? formats_.attn : formats_.index; }
   int64_t dim(RowKind kind) const { return kind == RowKind::kAttention ? config_.head_dim : config_.index_head_dim; }
   int64_t row_bytes(RowKind kind) const {
@@ -91,10 +102,14 @@ class PagedKvCache final : public KvCache {
   PagedKvFormats formats_;
   Backend& backend_;
   int64_t n_layers_;  // main layers then MTP blocks
-  AlignedBuffer<uint8_t> pages_;      // [n_pages, page_bytes]
-  AlignedBuffer<uint8_t> slots_;      // [n_slots, slot_bytes]
-  AlignedBuffer<uint8_t> snapshots_;  // [n_snapshots, snapshot_bytes]
+  std::unique_ptr<BackendMemory> pages_;      // [n_pages, page_bytes]
+  std::unique_ptr<BackendMemory> slots_;      // [n_slots, slot_bytes]
+  std::unique_ptr<BackendMemory> snapshots_;  // [n_snapshots, snapshot_bytes]; null when none
   std::vector<SlotMeta> meta_;
+  // One call's row offsets, on the host and uploaded (reused: uploads are ordered after the
+  // launches that read the previous list).
+  mutable std::vector<int64_t> offsets_host_;
+  mutable BackendArray<int64_t> offsets_;
 };
 
 }  // namespace dsv4

@@ -13,7 +13,10 @@ StandaloneKvCache::StandaloneKvCache(const ModelConfig& config, const Numerics& 
   Result<KvLayout> layout = KvLayout::make(kv_geometry(config, formats), 256);
   DSV4_CHECK_MSG(layout.is_ok(), layout.status().to_string());
   pages_per_seq_ = layout->pages_for(max_tokens);
-  cache_ = std::make_unique<PagedKvCache>(config, *layout, formats, backend, pages_per_seq_ * n_seqs, n_seqs, 0);
+  Result<std::unique_ptr<PagedKvCache>> cache =
+      PagedKvCache::make(config, *layout, formats, backend, pages_per_seq_ * n_seqs, n_seqs, 0);
+  DSV4_CHECK_MSG(cache.is_ok(), cache.status().to_string());
+  cache_ = std::move(cache).value();
 }
 
 int32_t StandaloneKvCache::add_sequence() {

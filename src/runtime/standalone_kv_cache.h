@@ -25,14 +25,14 @@ class StandaloneKvCache final : public KvCache {
 
   int64_t length(int32_t slot, CacheStream stream) const override { return cache_->length(slot, stream); }
   void set_length(int32_t slot, CacheStream stream, int64_t n) override { cache_->set_length(slot, stream, n); }
-  void window_write(int64_t layer, int32_t slot, int64_t pos, const float* row) override {
-    cache_->window_write(layer, slot, pos, row);
+  void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) override {
+    cache_->window_write(layer, slot, pos, n, rows);
   }
-  void window_read(int64_t layer, int32_t slot, int64_t pos, float* row) const override {
-    cache_->window_read(layer, slot, pos, row);
+  void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const override {
+    cache_->window_read(layer, slot, pos, n, rows);
   }
-  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, const float* row) override {
-    cache_->rows_append(layer, kind, slot, index, row);
+  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) override {
+    cache_->rows_append(layer, kind, slot, index, n, rows);
   }
   int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const override {
     return cache_->rows_count(layer, kind, slot);

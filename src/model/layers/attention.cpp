@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "core/check.h"
 
@@ -15,9 +14,9 @@ void AttentionRunner::query(const StepContext& ctx, int64_t layer, const Attenti
   const float eps = static_cast<float>(c.rms_norm_eps);
   const Round round = ctx.round();
   Backend& be = ctx.backend;
-  tmp_.resize(static_cast<size_t>(n * std::max(c.q_lora_rank, c.head_dim)));
-  qr_.resize(static_cast<size_t>(n * c.q_lora_rank));
-  q_.resize(static_cast<size_t>(n * qw));
+  tmp_.resize(be, static_cast<size_t>(n * std::max(c.q_lora_rank, c.head_dim)));
+  qr_.resize(be, static_cast<size_t>(n * c.q_lora_rank));
+  q_.resize(be, static_cast<size_t>(n * qw));
   be.linear(x, n, c.hidden_size, WeightRef::of(w.wq_a), ctx.act_quant(), tmp_.data(), c.q_lora_rank, round);
   be.rmsnorm(tmp_.data(), n, c.q_lora_rank, c.q_lora_rank, w.q_norm, eps, qr_.data(), c.q_lora_rank, round);
   be.linear(qr_.data(), n, c.q_lora_rank, WeightRef::of(w.wq_b), ctx.act_quant(), q_.data(), qw, round);
@@ -33,7 +32,7 @@ void AttentionRunner::raw_kv(const StepContext& ctx, int64_t layer, const Attent
   const int64_t hd = c.head_dim;
   const Round round = ctx.round();
   Backend& be = ctx.backend;
-  kv_.resize(static_cast<size_t>(n * hd));
+  kv_.resize(be, static_cast<size_t>(n * hd));
   be.linear(x, n, c.hidden_size, WeightRef::of(w.wkv), ctx.act_quant(), tmp_.data(), hd, round);
   be.rmsnorm(tmp_.data(), n, hd, hd, w.kv_norm, static_cast<float>(c.rms_norm_eps), kv_.data(), hd, round);
   const RopeTable& t = ctx.rope_for_layer(layer);
@@ -45,10 +44,12 @@ void AttentionRunner::raw_kv(const StepContext& ctx, int64_t layer, const Attent
 void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
   const ModelConfig& c = ctx.config;
   const StepLayout& lay = ctx.layout;
+  Backend& be = ctx.backend;
   const int64_t hd = c.head_dim;
   const int64_t win = c.sliding_window;
   const int64_t ratio = c.compress_ratio(layer);
   const int64_t k = c.index_topk;
+  if (ratio == 4) topk_host_ = topk_.to_host(be);
 
   // Candidate list width: the window plus the most compressed rows any token may see.
   int64_t n_comp = 0;
@@ -66,16 +67,14 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
     if (ratio == 128) n_keys += ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
     if (ratio == 4) n_keys += std::min(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot), s.n * k);
   }
-  kvbuf_.resize(static_cast<size_t>(n_keys * hd));
+  kvbuf_.resize(be, static_cast<size_t>(n_keys * hd));
 
   int64_t base = 0;
   for (const StepSeq& s : lay.seqs) {
     const int64_t n_old = std::min(s.start_pos, win - 1);
     const int64_t first_pos = s.start_pos - n_old;  // position of kvbuf_ row `base`
-    for (int64_t p = first_pos; p < s.start_pos; ++p)
-      ctx.cache.window_read(layer, s.slot, p, kvbuf_.data() + (base + p - first_pos) * hd);
-    std::memcpy(kvbuf_.data() + (base + n_old) * hd, kv_.data() + s.begin * hd,
-                static_cast<size_t>(s.n * hd) * sizeof(float));
+    ctx.cache.window_read(layer, s.slot, first_pos, n_old, kvbuf_.data() + base * hd);
+    be.copy(kvbuf_.data() + (base + n_old) * hd, kv_.data() + s.begin * hd, static_cast<size_t>(s.n * hd) * sizeof(float));
     const int64_t comp_base = base + n_old + s.n;
     int64_t n_comp_rows = 0;
     if (ratio == 128) {
@@ -86,7 +85,7 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
       union_.clear();
       for (int64_t t = s.begin; t < s.begin + s.n; ++t)
         for (int64_t j = 0; j < k; ++j)
-          if (topk_[static_cast<size_t>(t * k + j)] >= 0) union_.push_back(topk_[static_cast<size_t>(t * k + j)]);
+          if (topk_host_[static_cast<size_t>(t * k + j)] >= 0) union_.push_back(topk_host_[static_cast<size_t>(t * k + j)]);
       std::sort(union_.begin(), union_.end());
       union_.erase(std::unique(union_.begin(), union_.end()), union_.end());
       n_comp_rows = static_cast<int64_t>(union_.size());
@@ -107,7 +106,7 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
         for (int64_t r = 0; r < (pos + 1) / ratio; ++r) ct[m++] = static_cast<int32_t>(comp_base + r);
       } else if (ratio == 4) {
         for (int64_t j = 0; j < k; ++j) {
-          const int32_t r = topk_[static_cast<size_t>(t * k + j)];
+          const int32_t r = topk_host_[static_cast<size_t>(t * k + j)];
           if (r >= 0) ct[m++] = row_map_[static_cast<size_t>(r)];
         }
       }
@@ -116,6 +115,7 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
     base = comp_base + n_comp_rows;
   }
   DSV4_CHECK(base <= n_keys);
+  cand_dev_.assign(be, cand_);
 }
 
 void AttentionRunner::output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out) {
@@ -133,7 +133,7 @@ void AttentionRunner::output(const StepContext& ctx, int64_t layer, const Attent
   const int64_t gw = c.group_width();
   const int64_t ol = c.o_lora_rank;
   const int64_t zw = c.o_groups * ol;
-  z_.resize(static_cast<size_t>(n * zw));
+  z_.resize(be, static_cast<size_t>(n * zw));
   const int64_t k_blocks = (gw + 127) / 128;
   for (int64_t g = 0; g < c.o_groups; ++g) {
     const dsv4k::Fp8Weight wg{w.wo_a.data + g * ol * gw, w.wo_a.scale + (g * ol / 128) * k_blocks, ol, gw};
@@ -146,8 +146,8 @@ void AttentionRunner::write_window(const StepContext& ctx, int64_t layer) {
   const int64_t hd = ctx.config.head_dim;
   for (const StepSeq& s : ctx.layout.seqs) {
     // Only the last `sliding_window` rows can ever be read again.
-    for (int64_t i = std::max<int64_t>(0, s.n - ctx.config.sliding_window); i < s.n; ++i)
-      ctx.cache.window_write(layer, s.slot, s.start_pos + i, kv_.data() + (s.begin + i) * hd);
+    const int64_t i0 = std::max<int64_t>(0, s.n - ctx.config.sliding_window);
+    ctx.cache.window_write(layer, s.slot, s.start_pos + i0, s.n - i0, kv_.data() + (s.begin + i0) * hd);
   }
 }
 
@@ -155,21 +155,22 @@ void AttentionRunner::forward(const StepContext& ctx, int64_t layer, const Atten
                               float* out) {
   const ModelConfig& c = ctx.config;
   const int64_t n = ctx.layout.n_tokens;
+  Backend& be = ctx.backend;
   query(ctx, layer, w, x);
   raw_kv(ctx, layer, w, x);
   // Rows completed by this step are visible to its later tokens: compress before attending.
   if (w.has_compressor) compressor_.run(ctx, layer, RowKind::kAttention, w.compressor, x);
   if (w.has_indexer) {
     index_compressor_.run(ctx, layer, RowKind::kIndexer, w.index_compressor, x);
-    topk_.resize(static_cast<size_t>(n * c.index_topk));
+    topk_.resize(be, static_cast<size_t>(n * c.index_topk));
     indexer_.select(ctx, layer, w, x, qr_.data(), topk_.data());
   }
   gather_candidates(ctx, layer);
   const int64_t qw = c.num_attention_heads * c.head_dim;
-  o_.resize(static_cast<size_t>(n * qw));
+  o_.resize(be, static_cast<size_t>(n * qw));
   const dsv4k::AttentionShape shape{c.num_attention_heads, c.head_dim,
                                     static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)))};
-  ctx.backend.sparse_attention(q_.data(), n, qw, shape, kvbuf_.data(), c.head_dim, cand_.data(), n_cand_, w.sink,
+  be.sparse_attention(q_.data(), n, qw, shape, kvbuf_.data(), c.head_dim, cand_dev_.data(), n_cand_, w.sink,
                                o_.data(), qw, ctx.round());
   output(ctx, layer, w, out);
   write_window(ctx, layer);

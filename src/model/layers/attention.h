@@ -1,12 +1,16 @@
 // The attention sub-layer (spec §2.4): query and raw KV paths, the compressors and the
 // indexer of compressed layers, sparse attention with the sink over the window plus
 // compressed rows, inverse RoPE and the grouped low-rank output projection.
+//
+// The candidate lists are built on the host from the step's layout and the indexer's
+// selection (read back once per ratio-4 layer); keys move from the cache into kvbuf_ in the
+// backend's memory, one cache call per sequence and kind of row.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "core/aligned_buffer.h"
+#include "backend/backend_array.h"
 #include "model/layers/compressor.h"
 #include "model/layers/indexer.h"
 #include "model/step_context.h"
@@ -30,15 +34,17 @@ class AttentionRunner {
   CompressorRunner compressor_;
   CompressorRunner index_compressor_;
   IndexerRunner indexer_;
-  AlignedBuffer<float> qr_;     // [n, q_lora] normalized query latent
-  AlignedBuffer<float> tmp_;    // [n, max(q_lora, head_dim)] pre-norm projections
-  AlignedBuffer<float> q_;      // [n, heads, head_dim]
-  AlignedBuffer<float> kv_;     // [n, head_dim] this step's raw KV rows
-  AlignedBuffer<float> kvbuf_;  // [n_keys, head_dim] keys of all sequences (window, new, compressed)
-  AlignedBuffer<float> o_;      // [n, heads, head_dim]
-  AlignedBuffer<float> z_;      // [n, o_groups·o_lora]
-  std::vector<int32_t> topk_;   // [n, index_topk]
-  std::vector<int32_t> cand_;   // [n, n_cand] indices into kvbuf_
+  BackendArray<float> qr_;     // [n, q_lora] normalized query latent
+  BackendArray<float> tmp_;    // [n, max(q_lora, head_dim)] pre-norm projections
+  BackendArray<float> q_;      // [n, heads, head_dim]
+  BackendArray<float> kv_;     // [n, head_dim] this step's raw KV rows
+  BackendArray<float> kvbuf_;  // [n_keys, head_dim] keys of all sequences (window, new, compressed)
+  BackendArray<float> o_;      // [n, heads, head_dim]
+  BackendArray<float> z_;      // [n, o_groups·o_lora]
+  BackendArray<int32_t> topk_;  // [n, index_topk] the indexer's selection
+  std::vector<int32_t> topk_host_;  // the same, read back to build the candidate lists
+  std::vector<int32_t> cand_;   // [n, n_cand] indices into kvbuf_ (host, then cand_dev_)
+  BackendArray<int32_t> cand_dev_;
   std::vector<int32_t> row_map_;  // compressed row index -> kvbuf_ row (ratio 4 union)
   std::vector<int32_t> union_;    // selected compressed rows of one sequence, ascending
   int64_t n_cand_ = 0;

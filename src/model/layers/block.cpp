@@ -10,12 +10,12 @@ void BlockRunner::forward(const StepContext& ctx, int64_t layer, const BlockWeig
   const float eps = static_cast<float>(c.rms_norm_eps);
   const dsv4k::HcParams hp{c.hc_mult, d, eps, static_cast<float>(c.hc_eps), c.hc_sinkhorn_iters};
   Backend& be = ctx.backend;
-  y_.resize(static_cast<size_t>(n * d));
-  normed_.resize(static_cast<size_t>(n * d));
-  sub_.resize(static_cast<size_t>(n * d));
-  post_.resize(static_cast<size_t>(n * c.hc_mult));
-  comb_.resize(static_cast<size_t>(n * c.hc_mult * c.hc_mult));
-  X2_.resize(static_cast<size_t>(n * c.hc_mult * d));
+  y_.resize(be, static_cast<size_t>(n * d));
+  normed_.resize(be, static_cast<size_t>(n * d));
+  sub_.resize(be, static_cast<size_t>(n * d));
+  post_.resize(be, static_cast<size_t>(n * c.hc_mult));
+  comb_.resize(be, static_cast<size_t>(n * c.hc_mult * c.hc_mult));
+  X2_.resize(be, static_cast<size_t>(n * c.hc_mult * d));
 
   be.hc_pre(X, n, hp, w.hc_attn.fn, w.hc_attn.scale, w.hc_attn.base, y_.data(), post_.data(), comb_.data(), round);
   be.rmsnorm(y_.data(), n, d, d, w.attn_norm, eps, normed_.data(), d, round);

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "core/aligned_buffer.h"
+#include "backend/backend_array.h"
 #include "model/layers/attention.h"
 #include "model/layers/moe.h"
 #include "model/step_context.h"
@@ -20,12 +20,12 @@ class BlockRunner {
  private:
   AttentionRunner attention_;
   MoeRunner moe_;
-  AlignedBuffer<float> y_;       // [n, d] collapsed streams
-  AlignedBuffer<float> normed_;  // [n, d] sub-layer input
-  AlignedBuffer<float> sub_;     // [n, d] sub-layer output
-  AlignedBuffer<float> post_;    // [n, hc]
-  AlignedBuffer<float> comb_;    // [n, hc, hc]
-  AlignedBuffer<float> X2_;      // [n, hc, d] streams after the attention sub-layer
+  BackendArray<float> y_;       // [n, d] collapsed streams
+  BackendArray<float> normed_;  // [n, d] sub-layer input
+  BackendArray<float> sub_;     // [n, d] sub-layer output
+  BackendArray<float> post_;    // [n, hc]
+  BackendArray<float> comb_;    // [n, hc, hc]
+  BackendArray<float> X2_;      // [n, hc, d] streams after the attention sub-layer
 };
 
 }  // namespace dsv4

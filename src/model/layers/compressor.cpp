@@ -1,20 +1,11 @@
 #include "model/layers/compressor.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "core/check.h"
 #include "model/kv_cache.h"
 
 namespace dsv4 {
-namespace {
-
-void copy_row(float* dst, const float* src, int64_t width) {
-  std::memcpy(dst, src, static_cast<size_t>(width) * sizeof(float));
-}
-
-}  // namespace
-
 namespace {
 
 // The carry slot that holds position `pos` when the step starts at block `blk0`:
@@ -24,12 +15,18 @@ int64_t carry_slot(int64_t pos, int64_t blk0, int64_t ratio, bool overlap) {
   return pos < blk0 * ratio ? pos - (blk0 - 1) * ratio : ratio + (pos - blk0 * ratio);
 }
 
+// Copies n rows of `width` floats (a contiguous run) within the backend's memory.
+void copy_rows(Backend& be, float* dst, const float* src, int64_t n, int64_t width) {
+  if (n > 0) be.copy(dst, src, static_cast<size_t>(n * width) * sizeof(float));
+}
+
 }  // namespace
 
 void CompressorRunner::build_extended(const StepContext& ctx, int64_t layer, RowKind kind, int64_t ratio,
                                       int64_t width) {
   const bool overlap = ratio == 4;
   const StepLayout& lay = ctx.layout;
+  Backend& be = ctx.backend;
   plans_.clear();
   int64_t total = 0;
   for (const StepSeq& s : lay.seqs) {
@@ -38,33 +35,31 @@ void CompressorRunner::build_extended(const StepContext& ctx, int64_t layer, Row
     plans_.push_back({total, first_blk * ratio});
     total += s.end_pos() - first_blk * ratio;
   }
-  ext_kv_.resize(static_cast<size_t>(total * width));
-  ext_z_.resize(static_cast<size_t>(total * width));
+  ext_kv_.resize(be, static_cast<size_t>(total * width));
+  ext_z_.resize(be, static_cast<size_t>(total * width));
   for (size_t i = 0; i < lay.seqs.size(); ++i) {
     const StepSeq& s = lay.seqs[i];
     const SeqPlan& p = plans_[i];
     const CompressorCarry carry = ctx.cache.compressor_carry(layer, kind, s.slot);
     DSV4_CHECK(carry.width == width);
-    const int64_t blk0 = s.start_pos / ratio;
-    for (int64_t pos = p.ext_pos; pos < s.end_pos(); ++pos) {
-      float* dkv = ext_kv_.data() + (p.ext_begin + pos - p.ext_pos) * width;
-      float* dz = ext_z_.data() + (p.ext_begin + pos - p.ext_pos) * width;
-      if (pos < s.start_pos) {  // an earlier token of an open block: from the carry
-        const int64_t slot = carry_slot(pos, blk0, ratio, overlap);
-        copy_row(dkv, carry.kv + slot * width, width);
-        copy_row(dz, carry.score + slot * width, width);
-      } else {
-        const int64_t t = s.begin + pos - s.start_pos;
-        copy_row(dkv, kv_.data() + t * width, width);
-        copy_row(dz, z_.data() + t * width, width);
-      }
+    // Earlier tokens of open blocks (positions ext_pos .. start_pos-1) come from the carry,
+    // whose slots for them are consecutive; then the step's own tokens.
+    const int64_t n_carried = s.start_pos - p.ext_pos;
+    if (n_carried > 0) {
+      const int64_t slot0 = carry_slot(p.ext_pos, s.start_pos / ratio, ratio, overlap);
+      DSV4_CHECK(slot0 >= 0 && slot0 + n_carried <= carry.n_slots);
+      copy_rows(be, ext_kv_.data() + p.ext_begin * width, carry.kv + slot0 * width, n_carried, width);
+      copy_rows(be, ext_z_.data() + p.ext_begin * width, carry.score + slot0 * width, n_carried, width);
     }
+    copy_rows(be, ext_kv_.data() + (p.ext_begin + n_carried) * width, kv_.data() + s.begin * width, s.n, width);
+    copy_rows(be, ext_z_.data() + (p.ext_begin + n_carried) * width, z_.data() + s.begin * width, s.n, width);
   }
 }
 
 void CompressorRunner::update_carry(const StepContext& ctx, int64_t layer, RowKind kind, int64_t ratio,
                                     int64_t width) {
   const bool overlap = ratio == 4;
+  Backend& be = ctx.backend;
   for (size_t i = 0; i < ctx.layout.seqs.size(); ++i) {
     const StepSeq& s = ctx.layout.seqs[i];
     const SeqPlan& p = plans_[i];
@@ -73,18 +68,17 @@ void CompressorRunner::update_carry(const StepContext& ctx, int64_t layer, RowKi
     auto ext_row = [&](int64_t pos) { return p.ext_begin + pos - p.ext_pos; };
     // Ratio 4: the last complete block becomes the previous block (unchanged if none completed).
     if (overlap && blk_end >= 1 && (blk_end - 1) * ratio >= p.ext_pos) {
-      for (int64_t j = 0; j < ratio; ++j) {
-        const int64_t r = ext_row((blk_end - 1) * ratio + j);
-        copy_row(carry.kv + j * width, ext_kv_.data() + r * width, width);
-        copy_row(carry.score + j * width, ext_z_.data() + r * width, width);
-      }
+      const int64_t r = ext_row((blk_end - 1) * ratio);
+      copy_rows(be, carry.kv, ext_kv_.data() + r * width, ratio, width);
+      copy_rows(be, carry.score, ext_z_.data() + r * width, ratio, width);
     }
+    // The open block's tokens so far go to the current-block slots.
     const int64_t cur0 = overlap ? ratio : 0;
-    for (int64_t pos = blk_end * ratio; pos < s.end_pos(); ++pos) {
-      const int64_t r = ext_row(pos);
-      const int64_t slot = cur0 + pos - blk_end * ratio;
-      copy_row(carry.kv + slot * width, ext_kv_.data() + r * width, width);
-      copy_row(carry.score + slot * width, ext_z_.data() + r * width, width);
+    const int64_t n_open = s.end_pos() - blk_end * ratio;
+    if (n_open > 0) {
+      const int64_t r = ext_row(blk_end * ratio);
+      copy_rows(be, carry.kv + cur0 * width, ext_kv_.data() + r * width, n_open, width);
+      copy_rows(be, carry.score + cur0 * width, ext_z_.data() + r * width, n_open, width);
     }
   }
 }
@@ -100,7 +94,7 @@ void CompressorRunner::finish_rows(const StepContext& ctx, int64_t layer, RowKin
   be.scale(rows_.data(), n_emit * dim, 1.0f, round);
   be.rmsnorm(rows_.data(), n_emit, dim, dim, w.norm, static_cast<float>(ctx.config.rms_norm_eps), rows_.data(), dim,
              round);
-  const RopeTable t = RopeTable::make(ctx.freqs.compress, row_pos_.data(), n_emit);
+  const RopeTable t = RopeTable::make(be, ctx.freqs.compress, row_pos_.data(), n_emit);
   be.rope_apply(rows_.data(), n_emit, dim, 1, dim, dim - rope_dim, t.cos.data(), t.sin.data(), t.n_freq, false, round);
   switch (kind) {
     case RowKind::kAttention:
@@ -113,9 +107,14 @@ void CompressorRunner::finish_rows(const StepContext& ctx, int64_t layer, RowKin
       }
       break;
   }
-  for (int64_t r = 0; r < n_emit; ++r)
-    ctx.cache.rows_append(layer, kind, row_slot_[static_cast<size_t>(r)], row_index_[static_cast<size_t>(r)],
-                          rows_.data() + r * dim);
+  // Rows come in runs of one sequence with consecutive indices: one append per run.
+  for (int64_t r0 = 0; r0 < n_emit;) {
+    int64_t r1 = r0 + 1;
+    while (r1 < n_emit && row_slot_[static_cast<size_t>(r1)] == row_slot_[static_cast<size_t>(r0)]) ++r1;
+    ctx.cache.rows_append(layer, kind, row_slot_[static_cast<size_t>(r0)], row_index_[static_cast<size_t>(r0)], r1 - r0,
+                          rows_.data() + r0 * dim);
+    r0 = r1;
+  }
 }
 
 void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w,
@@ -127,8 +126,8 @@ void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, 
   const int64_t n = ctx.layout.n_tokens;
   const int64_t d = ctx.config.hidden_size;
   Backend& be = ctx.backend;
-  kv_.resize(static_cast<size_t>(n * width));
-  z_.resize(static_cast<size_t>(n * width));
+  kv_.resize(be, static_cast<size_t>(n * width));
+  z_.resize(be, static_cast<size_t>(n * width));
   // The compressor works in fp32 on the bf16 input (spec §2.4.5): no activation rounding.
   be.linear(x, n, d, WeightRef::of(w.wkv), ActQuant::kNone, kv_.data(), width, Round::kNone);
   be.linear(x, n, d, WeightRef::of(w.wgate), ActQuant::kNone, z_.data(), width, Round::kNone);
@@ -155,7 +154,7 @@ void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, 
       row_index_.push_back(b);
     }
   }
-  rows_.resize(static_cast<size_t>(static_cast<int64_t>(jobs_.size()) * dim));
+  rows_.resize(be, static_cast<size_t>(static_cast<int64_t>(jobs_.size()) * dim));
   for (size_t j = 0; j < jobs_.size(); ++j) jobs_[j].row = rows_.data() + static_cast<int64_t>(j) * dim;
   be.compress_pool(dsv4k::CompressorShape{ratio, dim, overlap}, w.ape, jobs_.data(),
                    static_cast<int64_t>(jobs_.size()));

@@ -7,12 +7,16 @@
 // Chunking never changes a row: a block straddling two steps is pooled from the carry
 // (the fp32 projections of its earlier tokens) plus the new tokens, exactly as if the
 // whole block had arrived at once.
+//
+// Every buffer is in the backend's memory: the carry moves with one copy per sequence and
+// direction (a sequence's carry slots and its step rows are contiguous runs), the pooling
+// is one backend call per step, and the new rows reach the cache one call per sequence.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "core/aligned_buffer.h"
+#include "backend/backend_array.h"
 #include "model/step_context.h"
 #include "model/weights.h"
 
@@ -32,11 +36,11 @@ class CompressorRunner {
   void update_carry(const StepContext& ctx, int64_t layer, RowKind kind, int64_t ratio, int64_t width);
   void finish_rows(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w, int64_t dim);
 
-  AlignedBuffer<float> kv_;       // [n_tokens, width] projections wkv·x (fp32)
-  AlignedBuffer<float> z_;        // [n_tokens, width] gate scores wgate·x (fp32, no ape)
-  AlignedBuffer<float> ext_kv_;   // [Σ n_ext, width] carry rows followed by the step's rows, per sequence
-  AlignedBuffer<float> ext_z_;
-  AlignedBuffer<float> rows_;     // [n_emit, dim] the step's new rows
+  BackendArray<float> kv_;       // [n_tokens, width] projections wkv·x (fp32)
+  BackendArray<float> z_;        // [n_tokens, width] gate scores wgate·x (fp32, no ape)
+  BackendArray<float> ext_kv_;   // [Σ n_ext, width] carry rows followed by the step's rows, per sequence
+  BackendArray<float> ext_z_;
+  BackendArray<float> rows_;     // [n_emit, dim] the step's new rows
   std::vector<SeqPlan> plans_;
   std::vector<Backend::PoolJob> jobs_;
   std::vector<int64_t> row_pos_;    // [n_emit] position bR of each new row (its rotation)

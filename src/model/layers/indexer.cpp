@@ -21,7 +21,7 @@ void IndexerRunner::select(const StepContext& ctx, int64_t layer, const Attentio
   const Round round = ctx.round();
   Backend& be = ctx.backend;
 
-  q_.resize(static_cast<size_t>(n * heads * hd));
+  q_.resize(be, static_cast<size_t>(n * heads * hd));
   be.linear(qr, n, c.q_lora_rank, WeightRef::of(w.index_wq_b), ctx.act_quant(), q_.data(), heads * hd, round);
   const RopeTable& t = ctx.rope_for_layer(layer);
   be.rope_apply(q_.data(), n, heads * hd, heads, hd, hd - rope, t.cos.data(), t.sin.data(), t.n_freq, false, round);
@@ -30,7 +30,7 @@ void IndexerRunner::select(const StepContext& ctx, int64_t layer, const Attentio
     be.simulate_e2m1(q_.data(), n * heads, hd, hd, 32);
   }
   // Head weights: bf16(weights_proj·x) · (hd^-1/2 · heads^-1/2), rounded again.
-  w_.resize(static_cast<size_t>(n * heads));
+  w_.resize(be, static_cast<size_t>(n * heads));
   be.linear(x, n, c.hidden_size, WeightRef::of(w.index_weights_proj), ActQuant::kNone, w_.data(), heads, round);
   const float factor = static_cast<float>(std::pow(static_cast<double>(hd), -0.5) *
                                           std::pow(static_cast<double>(heads), -0.5));
@@ -38,22 +38,24 @@ void IndexerRunner::select(const StepContext& ctx, int64_t layer, const Attentio
 
   visible_.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) visible_[static_cast<size_t>(i)] = (ctx.layout.positions[static_cast<size_t>(i)] + 1) / 4;
+  visible_dev_.assign(be, visible_);
   for (const StepSeq& s : ctx.layout.seqs) {
     const int64_t n_rows = ctx.cache.rows_count(layer, RowKind::kIndexer, s.slot);
     if (n_rows == 0) {
-      std::fill(topk + s.begin * k, topk + (s.begin + s.n) * k, -1);
+      none_.assign(static_cast<size_t>(s.n * k), -1);
+      be.upload(topk + s.begin * k, none_.data(), none_.size() * sizeof(int32_t));
       continue;
     }
-    keys_.resize(static_cast<size_t>(n_rows * hd));
+    keys_.resize(be, static_cast<size_t>(n_rows * hd));
     ctx.cache.rows_read(layer, RowKind::kIndexer, s.slot, 0, n_rows, keys_.data());
     const int64_t block = std::max<int64_t>(1, kScoreBudget / n_rows);
     for (int64_t b = 0; b < s.n; b += block) {
       const int64_t m = std::min(block, s.n - b);
       const int64_t t0 = s.begin + b;
-      scores_.resize(static_cast<size_t>(m * n_rows));
+      scores_.resize(be, static_cast<size_t>(m * n_rows));
       be.indexer_scores(q_.data() + t0 * heads * hd, m, heads * hd, heads, hd, w_.data() + t0 * heads, keys_.data(),
-                        n_rows, visible_.data() + t0, scores_.data(), round);
-      be.topk_rows(scores_.data(), m, n_rows, visible_.data() + t0, k, topk + t0 * k);
+                        n_rows, visible_dev_.data() + t0, scores_.data(), round);
+      be.topk_rows(scores_.data(), m, n_rows, visible_dev_.data() + t0, k, topk + t0 * k);
     }
   }
 }

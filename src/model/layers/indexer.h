@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/aligned_buffer.h"
+#include "backend/backend_array.h"
 #include "model/step_context.h"
 #include "model/weights.h"
 
@@ -15,16 +15,19 @@ namespace dsv4 {
 class IndexerRunner {
  public:
   // x [n, d] attention input; qr [n, q_lora] the normalized query latent.
-  // topk [n, index_topk]: selected row indices per token by descending score, -1 padded.
+  // topk [n, index_topk] (the backend's memory): selected row indices per token by
+  // descending score, -1 padded.
   void select(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x, const float* qr,
               int32_t* topk);
 
  private:
-  AlignedBuffer<float> q_;        // [n, heads, 128]
-  AlignedBuffer<float> w_;        // [n, heads]
-  AlignedBuffer<float> keys_;     // [n_rows, 128] one sequence's indexer rows
-  AlignedBuffer<float> scores_;   // [block, n_rows]
+  BackendArray<float> q_;        // [n, heads, 128]
+  BackendArray<float> w_;        // [n, heads]
+  BackendArray<float> keys_;     // [n_rows, 128] one sequence's indexer rows
+  BackendArray<float> scores_;   // [block, n_rows]
   std::vector<int64_t> visible_;  // [n] rows visible to each token
+  BackendArray<int64_t> visible_dev_;
+  std::vector<int32_t> none_;     // -1 rows for sequences without indexer rows yet
 };
 
 }  // namespace dsv4

@@ -1,12 +1,12 @@
 // The MoE sub-layer (spec §2.5): gate, hash or score routing, the routed experts
 // (clamped SwiGLU, routing weight before the down projection), the shared expert, and
-// the fp32 combine in ascending expert-id order.
+// the fp32 combine in ascending expert-id order. The routed experts and the combine are
+// one backend op (Backend::moe_experts), so a device backend keeps the routing on the device.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
-#include "core/aligned_buffer.h"
+#include "backend/backend_array.h"
 #include "model/step_context.h"
 #include "model/weights.h"
 
@@ -19,23 +19,17 @@ class MoeRunner {
 
  private:
   void route(const StepContext& ctx, int64_t layer, const MoeWeights& w, const float* x);
-  // y [m, d] = expert(x [m, d]) with per-row routing weights (nullptr for the shared expert).
-  void run_expert(const StepContext& ctx, const ExpertWeights& e, const float* x, int64_t m, const float* weights,
-                  float* y);
+  // The shared expert over all n rows -> shared_out_.
+  void run_shared(const StepContext& ctx, const ExpertWeights& e, const float* x);
 
-  AlignedBuffer<float> logits_;      // [n, n_experts] fp32 gate logits
-  std::vector<int32_t> ids_;         // [n, top_k] ascending expert ids
-  AlignedBuffer<float> weights_;     // [n, top_k] routing weights
-  std::vector<int64_t> table_rows_;  // [n, top_k] hash-table rows of the step's tokens
-  AlignedBuffer<float> expert_out_;  // [n, top_k, d]
-  AlignedBuffer<float> shared_out_;  // [n, d]
-  AlignedBuffer<float> xe_;          // [m, d] rows routed to one expert
-  AlignedBuffer<float> we_;          // [m] their routing weights
-  AlignedBuffer<float> g_;           // [m, inter]
-  AlignedBuffer<float> u_;           // [m, inter]
-  AlignedBuffer<float> h_;           // [m, inter]
-  AlignedBuffer<float> ye_;          // [m, d]
-  std::vector<std::vector<int64_t>> assigned_;  // per expert: flat (token·top_k + slot) entries
+  BackendArray<float> logits_;       // [n, n_experts] fp32 gate logits
+  BackendArray<int32_t> ids_;        // [n, top_k] ascending expert ids
+  BackendArray<float> weights_;      // [n, top_k] routing weights
+  BackendArray<int64_t> table_rows_; // [n, top_k] hash-table rows of the step's tokens
+  BackendArray<float> shared_out_;   // [n, d]
+  BackendArray<float> g_;            // [n, inter]
+  BackendArray<float> u_;            // [n, inter]
+  BackendArray<float> h_;            // [n, inter]
 };
 
 }  // namespace dsv4
