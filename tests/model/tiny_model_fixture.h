@@ -27,7 +27,11 @@ struct TinyModel {
 
   explicit TinyModel(Numerics numerics_ = Numerics::reference(), int n_threads = 2,
                      CpuKernels kernels = CpuKernels::kFast, uint64_t seed = 1)
-      : config(tiny_model_config(1024)), numerics(numerics_) {
+      : TinyModel(tiny_model_config(1024), numerics_, n_threads, kernels, seed) {}
+  // Another toy configuration (e.g. micro_model_config()) with random weights.
+  TinyModel(const ModelConfig& config_, Numerics numerics_, int n_threads = 2, CpuKernels kernels = CpuKernels::kFast,
+            uint64_t seed = 1)
+      : config(config_), numerics(numerics_) {
     ckpt = std::make_unique<InMemoryCheckpoint>(config, seed);
     Result<std::unique_ptr<ModelWeights>> w = bind_model_weights(config, *ckpt);
     EXPECT_TRUE(w.is_ok()) << w.status().to_string();

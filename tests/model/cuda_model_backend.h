@@ -1,0 +1,15 @@
+// The CUDA backend a model-level test runs on: over the host emulation (every build) or a
+// GPU (label gpu). Each test binary links one definition.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+
+namespace dsv4::testing {
+
+// The backend, or null with *why_not set (the tests then skip with that reason).
+std::unique_ptr<Backend> make_model_test_backend(std::string* why_not);
+
+}  // namespace dsv4::testing

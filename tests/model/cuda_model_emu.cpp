@@ -1,0 +1,11 @@
+// The CUDA backend over the host emulation: the model test runs everywhere.
+#include "backend/cuda/cuda_backend.h"
+#include "cuda_model_backend.h"
+
+namespace dsv4::testing {
+
+std::unique_ptr<Backend> make_model_test_backend(std::string* /*why_not*/) {
+  return make_cuda_backend(make_host_device_runtime());
+}
+
+}  // namespace dsv4::testing
