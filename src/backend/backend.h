@@ -112,6 +112,11 @@ class BackendMemory {
   virtual size_t bytes() const = 0;
 };
 
+// Stops the process when `dim` / `rope_dim` cannot be rows of format f (the codecs would
+// index past the row). The cache derives the shapes from a validated config, so a bad one
+// is a bug; every backend's codec ops check it.
+void check_kv_row_shape(KvRowFormat f, int64_t dim, int64_t rope_dim);
+
 // How the activation side of a linear layer is treated.
 enum class ActQuant : uint8_t {
   kNone,       // x used as is (fp32 math)

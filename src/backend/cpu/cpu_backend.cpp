@@ -240,28 +240,28 @@ class CpuBackend final : public Backend {
 
   void encode_kv_rows(KvRowFormat f, const float* x, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
                       uint8_t* out) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     const int64_t rb = kv_row_bytes(f, dim, rope_dim);
     rows(n, dim, [&](int64_t b, int64_t e) { encode_rows(f, x + b * ld, e - b, ld, dim, rope_dim, out + b * rb); });
   }
 
   void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* y,
                       int64_t ld) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     const int64_t rb = kv_row_bytes(f, dim, rope_dim);
     rows(n, dim, [&](int64_t b, int64_t e) { decode_rows(f, in + b * rb, e - b, dim, rope_dim, y + b * ld, ld); });
   }
 
   void encode_kv_rows_at(KvRowFormat f, const float* x, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
                          uint8_t* base, const int64_t* offsets) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     rows(n, dim, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) encode_rows(f, x + r * ld, 1, ld, dim, rope_dim, base + offsets[r]);
     });
   }
   void decode_kv_rows_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
                          int64_t rope_dim, float* y, int64_t ld) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     rows(n, dim, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) decode_rows(f, base + offsets[r], 1, dim, rope_dim, y + r * ld, ld);
     });
@@ -336,21 +336,7 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // The cache computes KV shapes from the validated model config: a bad one is a bug.
-  static void check_kv_shape(KvRowFormat f, int64_t dim, int64_t rope_dim) {
-    switch (f) {
-      case KvRowFormat::kFp8:
-        DSV4_CHECK_MSG(dsv4k::kv_fp8_shape_ok(dim, rope_dim), "FP8 KV rows need dim - rope_dim >= 0, a multiple of 64");
-        return;
-      case KvRowFormat::kFp4:
-        DSV4_CHECK_MSG(dsv4k::kv_fp4_shape_ok(dim), "FP4 KV rows need dim a multiple of 32");
-        return;
-      case KvRowFormat::kBf16:
-      case KvRowFormat::kF32:
-        DSV4_CHECK_MSG(dim >= 0, "KV rows need dim >= 0");
-        return;
-    }
-  }
+
 
   // fn · flatten(X) as an fp32 GEMM over the mix rows (parallel even for one token).
   void hc_mix(const float* X, int64_t n, const dsv4k::HcParams& p, const float* fn, int64_t n_mix, float* mix) {

@@ -207,7 +207,7 @@ class CudaBackend final : public Backend {
 
   void encode_kv_rows(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
                       uint8_t* out) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     switch (f) {
       case KvRowFormat::kFp8: return check(k::encode_kv_fp8_rows(rows, n, ld, dim, rope_dim, out, s()), "encode_kv_fp8");
       case KvRowFormat::kFp4: return check(k::encode_kv_fp4_rows(rows, n, ld, dim, out, s()), "encode_kv_fp4");
@@ -220,7 +220,7 @@ class CudaBackend final : public Backend {
   }
   void decode_kv_rows(KvRowFormat f, const uint8_t* in, int64_t n, int64_t dim, int64_t rope_dim, float* rows,
                       int64_t ld) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     switch (f) {
       case KvRowFormat::kFp8: return check(k::decode_kv_fp8_rows(in, n, dim, rope_dim, rows, ld, s()), "decode_kv_fp8");
       case KvRowFormat::kFp4: return check(k::decode_kv_fp4_rows(in, n, dim, rows, ld, s()), "decode_kv_fp4");
@@ -234,7 +234,7 @@ class CudaBackend final : public Backend {
   // Scattered rows: the same kernels with the offsets array (fp32 too: a 2-D copy cannot scatter).
   void encode_kv_rows_at(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim,
                          uint8_t* base, const int64_t* offsets) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     switch (f) {
       case KvRowFormat::kFp8:
         return check(k::encode_kv_fp8_rows_at(rows, n, ld, dim, rope_dim, base, offsets, s()), "encode_kv_fp8_at");
@@ -248,7 +248,7 @@ class CudaBackend final : public Backend {
   }
   void decode_kv_rows_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
                          int64_t rope_dim, float* rows, int64_t ld) override {
-    check_kv_shape(f, dim, rope_dim);
+    check_kv_row_shape(f, dim, rope_dim);
     switch (f) {
       case KvRowFormat::kFp8:
         return check(k::decode_kv_fp8_rows_at(base, offsets, n, dim, rope_dim, rows, ld, s()), "decode_kv_fp8_at");
@@ -319,20 +319,7 @@ class CudaBackend final : public Backend {
     DSV4_CHECK_MSG(st.is_ok(),
                    std::string("CUDA backend: ") + what + " of " + bytes_text(bytes) + ": " + st.to_string());
   }
-  // The codecs index past the row for shapes their formats cannot hold: refused here, as the
-  // CPU backend refuses them.
-  static void check_kv_shape(KvRowFormat f, int64_t dim, int64_t rope_dim) {
-    switch (f) {
-      case KvRowFormat::kFp8:
-        DSV4_CHECK_MSG(dsv4k::kv_fp8_shape_ok(dim, rope_dim), "FP8 KV rows need dim - rope_dim >= 0, a multiple of 64");
-        return;
-      case KvRowFormat::kFp4:
-        DSV4_CHECK_MSG(dsv4k::kv_fp4_shape_ok(dim), "FP4 KV rows need dim a multiple of 32");
-        return;
-      case KvRowFormat::kBf16:
-      case KvRowFormat::kF32: DSV4_CHECK_MSG(dim >= 0, "KV rows need dim >= 0"); return;
-    }
-  }
+
 
   // A scratch block of at least `bytes`, grown by reallocation. Giving the old block back
   // at once is safe: the pool reuses it only for work on this same stream, ordered after
