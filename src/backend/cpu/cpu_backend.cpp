@@ -5,14 +5,17 @@
 // A CpuBackend is used by one thread at a time (the engine thread); its scratch buffers
 // are reused across calls.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_kernel_set.h"
 #include "backend/moe_by_expert.h"
 #include "core/aligned_buffer.h"
 #include "core/check.h"
+#include "core/host_memory.h"
 #include "core/thread_pool.h"
 
 namespace dsv4 {
@@ -31,12 +34,16 @@ int64_t grain_for(int64_t n, int64_t row_cost, int n_threads, int64_t multiple =
 // Host memory: 64-byte aligned (AVX-512 loads), zero-filled.
 class HostMemory final : public BackendMemory {
  public:
-  explicit HostMemory(size_t bytes) : buf_(bytes) {}
-  void* data() override { return buf_.data(); }
-  size_t bytes() const override { return buf_.size(); }
+  HostMemory(void* p, size_t bytes) : p_(p), bytes_(bytes) {}
+  ~HostMemory() override { std::free(p_); }
+  HostMemory(const HostMemory&) = delete;
+  HostMemory& operator=(const HostMemory&) = delete;
+  void* data() override { return p_; }
+  size_t bytes() const override { return bytes_; }
 
  private:
-  AlignedBuffer<uint8_t> buf_;
+  void* p_;
+  size_t bytes_;
 };
 
 class CpuBackend final : public Backend {
@@ -51,7 +58,11 @@ class CpuBackend final : public Backend {
 
   // The backend's memory is the host's: copies are memcpy.
   Result<std::unique_ptr<BackendMemory>> allocate(size_t bytes) override {
-    return std::unique_ptr<BackendMemory>(std::make_unique<HostMemory>(bytes));
+    void* p = allocate_zeroed_host(bytes, AlignedBuffer<uint8_t>::kAlignment);
+    if (p == nullptr)
+      return resource_exhausted("a host allocation of " + std::to_string(bytes) + " bytes failed (" +
+                                std::to_string(host_physical_memory_bytes()) + " bytes of physical memory)");
+    return std::unique_ptr<BackendMemory>(std::make_unique<HostMemory>(p, bytes));
   }
   void upload(void* dst, const void* src, size_t bytes) override { copy_bytes(dst, src, bytes); }
   void download(void* dst, const void* src, size_t bytes) override { copy_bytes(dst, src, bytes); }

@@ -3,13 +3,15 @@
 #include <cstring>
 
 #include "backend/cuda/device_runtime.h"
+#include "core/host_memory.h"
 
 namespace dsv4 {
 namespace {
 
 class HostDeviceRuntime final : public DeviceRuntime {
  public:
-  HostDeviceRuntime() : pool_(raw_) {}
+  // The emulated device's memory is as large as the host's physical memory.
+  HostDeviceRuntime() : raw_(host_physical_memory_bytes()), pool_(raw_) {}
   std::string name() const override { return "host emulation"; }
   void* stream() const override { return nullptr; }
   DevicePool& pool() override { return pool_; }

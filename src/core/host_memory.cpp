@@ -1,0 +1,26 @@
+#include "core/host_memory.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+namespace dsv4 {
+
+size_t host_physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return SIZE_MAX;
+  return static_cast<size_t>(pages) * static_cast<size_t>(page);
+}
+
+void* allocate_zeroed_host(size_t bytes, size_t alignment) {
+  if (bytes > host_physical_memory_bytes()) return nullptr;
+  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;  // aligned_alloc wants a multiple
+  void* p = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
+  if (p != nullptr) std::memset(p, 0, rounded == 0 ? alignment : rounded);
+  return p;
+}
+
+}  // namespace dsv4
