@@ -2,6 +2,7 @@
 // client submits its next request as soon as the previous one finishes.
 //
 //   dsv4_bench_throughput --model models/tiny --concurrency 1,8,32,128 --prompt 128 --output 64
+//   dsv4_bench_throughput --model models/tiny --device cuda
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -20,18 +21,23 @@ int run(int argc, char** argv) {
   std::vector<int64_t> concurrency = {1, 8, 32, 128};
   int64_t prompt_len = 128, output_len = 64, per_client = 2;
   int n_threads = 0;
+  std::string device = "cpu";
   app.add_option("--model", model_dir, "Model directory")->capture_default_str();
+  app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--concurrency", concurrency, "Concurrent clients")->delimiter(',');
   app.add_option("--prompt", prompt_len, "Prompt tokens")->capture_default_str();
   app.add_option("--output", output_len, "Generated tokens per request")->capture_default_str();
   app.add_option("--requests-per-client", per_client, "Requests each client sends")->capture_default_str();
   app.add_option("--threads", n_threads, "Engine threads (0: all)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  const Result<DeviceSpec> spec = DeviceSpec::parse(device);
+  if (!spec.is_ok()) return std::fprintf(stderr, "%s\n", spec.status().to_string().c_str()), 1;
   std::printf("%8s %10s %14s %14s %12s\n", "clients", "requests", "output tok/s", "total tok/s", "seconds");
   for (int64_t C : concurrency) {
     EngineConfig cfg;
     cfg.model_dir = model_dir;
     cfg.n_threads = n_threads;
+    cfg.device = *spec;
     cfg.max_num_seqs = std::max<int64_t>(C, 1);
     cfg.kv_cache_bytes = int64_t{1} << 30;
     Result<std::unique_ptr<Engine>> e = Engine::create(cfg);

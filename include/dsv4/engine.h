@@ -22,12 +22,30 @@ enum class NumericsMode : uint8_t {
   kExact,      // fp32, nothing quantized at run time
 };
 
+// Where the engine runs the model.
+enum class DeviceKind : uint8_t {
+  kCpu,   // the CPU backend on the host's threads, weights read from the mapped checkpoint
+  kCuda,  // the CUDA backend on one GPU, weights copied to it (builds with CUDA only)
+};
+
+struct DeviceSpec {
+  DeviceKind kind = DeviceKind::kCpu;
+  int index = 0;  // the GPU, for kCuda
+
+  // "cpu", "cuda:0".
+  std::string to_string() const;
+  // "cpu", "cuda" (GPU 0) or "cuda:N"; anything else is an error naming the accepted forms.
+  static Result<DeviceSpec> parse(const std::string& text);
+};
+
 struct EngineConfig {
   std::string model_dir;
-  int n_threads = 0;                     // 0: all hardware threads
+  DeviceSpec device;
+  int n_threads = 0;                     // 0: all hardware threads (CPU device: the forward pass; all: loading)
   NumericsMode numerics = NumericsMode::kReference;
 
-  // KV cache capacity: an explicit byte budget, or a fraction of available memory.
+  // KV cache capacity: an explicit byte budget, or a fraction of the device's available
+  // memory (CPU: MemAvailable; GPU: free memory once the weights are on it).
   int64_t kv_cache_bytes = 0;
   double kv_cache_fraction = 0.4;
   int64_t page_tokens = 256;             // tokens per KV page, a multiple of 128
@@ -45,6 +63,7 @@ struct EngineConfig {
 // What the engine serves, for front ends (limits, special ids, capacity).
 struct EngineInfo {
   std::string model_dir;
+  std::string device;                    // "cpu (16 threads)", "GPU 0 (NVIDIA H100 80GB HBM3)"
   int64_t vocab_size = 0;
   int64_t max_model_len = 0;
   int32_t bos_token_id = 0;

@@ -2,7 +2,8 @@
 # On a machine with a GPU: builds dsv4, runs the GPU test suite (ctest -L gpu: the CUDA
 # runtime, the routed MoE layer kernel by kernel, the CUDA backend op by op, each against
 # the CPU references) and the GPU kernel benchmarks (time, GB/s and GFLOP/s next to the
-# device's measured copy bandwidth and FMA rate), and writes everything to one report.
+# device's measured copy bandwidth and FMA rate), the engine's throughput on the embedded
+# tiny model on the GPU next to the CPU, and writes everything to one report.
 #
 #   scripts/gpu/run_gpu_suite.sh [--report FILE]     (default: build/gpu_report.md)
 #
@@ -18,7 +19,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-bash scripts/setup.sh --no-model || exit 1
+bash scripts/setup.sh || exit 1  # with models/tiny, for the engine benchmark
 mkdir -p "$(dirname "$REPORT")"
 tests_log=$(mktemp)
 ctest --test-dir build -L gpu --output-on-failure >"$tests_log" 2>&1
@@ -42,6 +43,16 @@ tests_rc=$?
   echo "## Kernel benchmarks"
   echo
   build/benchmarks/gpu/dsv4_gpu_bench
+  echo
+  echo "## Engine throughput, tiny model (dsv4_bench_throughput, greedy, 128-token prompts, 64 new tokens)"
+  echo
+  for dev in cuda cpu; do
+    echo "### --device $dev"
+    echo '```'
+    build/benchmarks/engine/dsv4_bench_throughput --model models/tiny --device "$dev" --concurrency 1,8,32 \
+      --prompt 128 --output 64 2>&1 | grep -v "^\[dsv4 info\]"
+    echo '```'
+  done
   echo
   echo "## ptxas resource report"
   echo

@@ -10,6 +10,7 @@ namespace dsv4 {
 void ModelRunOptions::add_to(CLI::App& app, const std::string& default_model) {
   model_dir = default_model;
   app.add_option("--model,-m", model_dir, "Model directory (config.json + safetensors)")->capture_default_str();
+  app.add_option("--device", device, "Where the model runs: cpu, cuda (GPU 0) or cuda:N")->capture_default_str();
   app.add_option("--threads,-t", n_threads, "CPU threads (0: all hardware threads)")->capture_default_str();
   app.add_option("--kernels", kernels, "CPU kernels: fast or reference (scalar, slow)")
       ->check(CLI::IsMember({"fast", "reference"}))
@@ -37,6 +38,13 @@ Result<Numerics> ModelRunOptions::resolve_numerics() const {
   return n;
 }
 
+Result<DeviceSpec> ModelRunOptions::resolve_device() const {
+  DSV4_ASSIGN_OR_RETURN(DeviceSpec d, DeviceSpec::parse(device));
+  if (d.kind != DeviceKind::kCpu && kernels != "fast")
+    return invalid_argument("--kernels " + kernels + " chooses CPU kernels; it does not apply to --device " + device);
+  return d;
+}
+
 CpuBackendOptions ModelRunOptions::backend_options() const {
   CpuBackendOptions b;
   b.n_threads = n_threads > 0 ? n_threads : ThreadPool::hardware_threads();
@@ -48,7 +56,7 @@ Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o) {
   ModelLoadOptions lo;
   // Reading every page up front shows progress on a terminal and moves the page-fault
   // cost out of the first forward pass.
-  lo.prefault = !o.no_prefault;
+  lo.prefault = !o.no_prefault && o.device == "cpu";  // a GPU upload reads each page once anyway
   lo.n_threads = o.backend_options().n_threads;
   TerminalProgress progress = TerminalProgress::for_stderr("loading " + o.model_dir);
   lo.progress = &progress;
@@ -84,7 +92,9 @@ void EngineOptions::add_to(CLI::App& app, const std::string& default_model) {
   model_dir = default_model;
   app.add_option("--model,-m", model_dir, "Model directory (config.json + safetensors + tokenizer.json)")
       ->capture_default_str();
-  app.add_option("--threads,-t", n_threads, "CPU threads (0: all hardware threads)")->capture_default_str();
+  app.add_option("--device", device, "Where the model runs: cpu, cuda (GPU 0) or cuda:N")->capture_default_str();
+  app.add_option("--threads,-t", n_threads, "CPU threads (0: all hardware threads; on a GPU, for loading)")
+      ->capture_default_str();
   app.add_option("--numerics", numerics, "reference (bf16 + DeepSeek's quantization simulations) or exact (fp32)")
       ->check(CLI::IsMember({"reference", "exact"}))
       ->capture_default_str();
@@ -104,6 +114,7 @@ void EngineOptions::add_to(CLI::App& app, const std::string& default_model) {
 Result<EngineConfig> EngineOptions::to_config(const text::Tokenizer* tokenizer) const {
   EngineConfig c;
   c.model_dir = model_dir;
+  DSV4_ASSIGN_OR_RETURN(c.device, DeviceSpec::parse(device));
   c.n_threads = n_threads;
   c.numerics = numerics == "exact" ? NumericsMode::kExact : NumericsMode::kReference;
   if (!kv_cache_memory.empty()) {

@@ -1,5 +1,5 @@
 // Options shared by the commands that run the model (logits, run): where the model is,
-// how many threads, which numerics. Parsed by CLI11 into one typed struct.
+// which device, how many threads, which numerics. Parsed by CLI11 into one typed struct.
 #pragma once
 
 #include <memory>
@@ -20,6 +20,7 @@ namespace dsv4 {
 
 struct ModelRunOptions {
   std::string model_dir;
+  std::string device = "cpu";         // cpu | cuda | cuda:N
   int n_threads = 0;                  // 0: all hardware threads
   std::string kernels = "fast";       // fast | reference
   std::string numerics = "reference"; // reference | exact
@@ -31,12 +32,15 @@ struct ModelRunOptions {
 
   void add_to(CLI::App& app, const std::string& default_model);
   Result<Numerics> resolve_numerics() const;
+  // The device, or an error for options that do not apply to it (--kernels on a GPU).
+  Result<DeviceSpec> resolve_device() const;
   CpuBackendOptions backend_options() const;
 };
 
 // Options of the commands that run the serving engine (serve, run, chat).
 struct EngineOptions {
   std::string model_dir;
+  std::string device = "cpu";
   int n_threads = 0;
   std::string numerics = "reference";
   std::string kv_cache_memory;            // "8GiB", "512MiB", bytes; empty: a fraction of free memory

@@ -14,6 +14,7 @@
 #include "app/commands.h"
 #include "app/npy.h"
 #include "core/log.h"
+#include "runtime/open_device.h"
 #include "runtime/standalone_kv_cache.h"
 #include "model/model.h"
 #if DSV4_APP_HAS_TEXT
@@ -87,15 +88,18 @@ RowStats row_stats(const float* row, int64_t vocab, int top_k) {
 }
 
 Status run_logits(const LogitsOptions& o) {
-  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<LoadedModel> m, load_for_run(o.run));
-  DSV4_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, input_tokens(o, *m));
+  DSV4_ASSIGN_OR_RETURN(DeviceSpec device_spec, o.run.resolve_device());
   DSV4_ASSIGN_OR_RETURN(Numerics numerics, o.run.resolve_numerics());
   if (o.chunk <= 0) return invalid_argument("--chunk must be positive");
+  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<LoadedModel> m, load_for_run(o.run));
+  DSV4_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, input_tokens(o, *m));
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t vocab = m->config.vocab_size;
-  std::unique_ptr<Backend> backend = make_cpu_backend(o.run.backend_options());
-  Model model(m->config, *m->weights, *backend, numerics);
-  StandaloneKvCache cache(m->config, numerics, *backend, 1, n);
+  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionDevice> device,
+                        open_execution_device(device_spec, *m, o.run.backend_options()));
+  Backend& backend = device->backend();
+  Model model(m->config, device->weights(), backend, numerics);
+  StandaloneKvCache cache(m->config, numerics, backend, 1, n);
   const int32_t slot = cache.add_sequence();
 
   std::FILE* npy = nullptr;
@@ -141,10 +145,11 @@ Status run_logits(const LogitsOptions& o) {
   if (jsonl != nullptr && jsonl != stdout) std::fclose(jsonl);
   if (n > 1) {
     const double mean = nll / static_cast<double>(n - 1);
-    std::fprintf(stderr, "tokens %lld, mean NLL %.6f nats, perplexity %.4f, %.1f tokens/s\n", static_cast<long long>(n),
-                 mean, std::exp(mean), static_cast<double>(n) / secs);
+    std::fprintf(stderr, "tokens %lld, mean NLL %.6f nats, perplexity %.4f, %.1f tokens/s on %s\n",
+                 static_cast<long long>(n), mean, std::exp(mean), static_cast<double>(n) / secs,
+                 device->describe().c_str());
   } else {
-    std::fprintf(stderr, "tokens 1 (no next token: no NLL), %.3f s\n", secs);
+    std::fprintf(stderr, "tokens 1 (no next token: no NLL), %.3f s on %s\n", secs, device->describe().c_str());
   }
   return Status::ok();
 }

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace dsv4 {
 
@@ -13,6 +15,15 @@ size_t host_physical_memory_bytes() {
   const long page = sysconf(_SC_PAGE_SIZE);
   if (pages <= 0 || page <= 0) return SIZE_MAX;
   return static_cast<size_t>(pages) * static_cast<size_t>(page);
+}
+
+int64_t available_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  int64_t value = 0;
+  while (in >> key >> value >> unit)
+    if (key == "MemAvailable:") return value * 1024;
+  return 0;
 }
 
 void* allocate_zeroed_host(size_t bytes, size_t alignment) {

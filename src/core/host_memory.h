@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace dsv4 {
 
@@ -10,6 +11,10 @@ namespace dsv4 {
 // refuses one beyond the GPU's memory, instead of handing an absurd size to the host
 // allocator (which, under AddressSanitizer, aborts rather than returning null).
 size_t host_physical_memory_bytes();
+
+// MemAvailable from /proc/meminfo, in bytes (0 when unknown): what the host can still give
+// without swapping.
+int64_t available_memory_bytes();
 
 // `bytes` bytes of zeroed host memory aligned to `alignment` (a power of two), or null when
 // the request exceeds host_physical_memory_bytes() or the allocator refuses it. Free with

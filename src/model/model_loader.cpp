@@ -22,7 +22,8 @@ Result<std::unique_ptr<LoadedModel>> load_model(const std::string& directory, co
   Result<Checkpoint> ckpt = Checkpoint::open(directory);
   if (!ckpt.is_ok()) return ckpt.status();
   m->checkpoint = std::move(ckpt).value();
-  Result<std::unique_ptr<ModelWeights>> w = bind_model_weights(m->config, CheckpointLookup(m->checkpoint));
+  m->tensors = std::make_shared<CheckpointLookup>(m->checkpoint);  // m is not moved: the reference stays valid
+  Result<std::unique_ptr<ModelWeights>> w = bind_model_weights(m->config, *m->tensors);
   if (!w.is_ok()) return w.status().with_context(directory);
   m->weights = std::move(w).value();
   if (options.prefault) {

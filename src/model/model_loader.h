@@ -29,6 +29,8 @@ struct LoadedModel {
   std::unique_ptr<ModelWeights> weights;
   // Other storage the weights point into (an in-memory checkpoint in tests).
   std::shared_ptr<const void> storage;
+  // The tensors the weights were bound from, by checkpoint name (what a device upload copies).
+  std::shared_ptr<const TensorLookup> tensors;
 };
 
 Result<std::unique_ptr<LoadedModel>> load_model(const std::string& directory, const ModelLoadOptions& options);

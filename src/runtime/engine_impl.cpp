@@ -1,6 +1,7 @@
 #include "runtime/engine_impl.h"
 
 #include <algorithm>
+#include <future>
 
 #include "core/check.h"
 #include "core/log.h"
@@ -10,14 +11,37 @@
 
 namespace dsv4 {
 
-EngineImpl::EngineImpl(const EngineConfig& config, std::unique_ptr<LoadedModel> model)
-    : config_(config), model_(std::move(model)), seed_rng_(std::random_device{}()) {}
+EngineImpl::EngineImpl(const EngineConfig& config, std::unique_ptr<LoadedModel> model,
+                       std::unique_ptr<ExecutionDevice> device)
+    : config_(config), model_(std::move(model)), device_(std::move(device)), seed_rng_(std::random_device{}()) {}
 
 Result<std::unique_ptr<EngineImpl>> EngineImpl::create(const EngineConfig& config,
                                                        std::unique_ptr<LoadedModel> model) {
-  std::unique_ptr<EngineImpl> e(new EngineImpl(config, std::move(model)));
+  const CpuBackendOptions cpu{config.n_threads > 0 ? config.n_threads : ThreadPool::hardware_threads(),
+                              CpuKernels::kFast};
+  std::unique_ptr<ExecutionDevice> device = make_cpu_execution_device(*model, cpu);
+  return create(config, std::move(model), std::move(device));
+}
+
+Result<std::unique_ptr<EngineImpl>> EngineImpl::create(const EngineConfig& config, std::unique_ptr<LoadedModel> model,
+                                                       std::unique_ptr<ExecutionDevice> device) {
+  std::unique_ptr<EngineImpl> e(new EngineImpl(config, std::move(model), std::move(device)));
+  DSV4_RETURN_IF_ERROR(e->device_->bind_thread());  // init allocates and uploads from this thread
   DSV4_RETURN_IF_ERROR(e->init());
-  e->thread_ = std::thread([p = e.get()] { p->loop(); });
+  // The engine thread binds the device too; create fails if it cannot.
+  std::promise<Status> bound;
+  std::future<Status> bound_result = bound.get_future();
+  e->thread_ = std::thread([p = e.get(), &bound] {
+    const Status st = p->device_->bind_thread();
+    const bool ok = st.is_ok();
+    bound.set_value(st);
+    if (ok) p->loop();
+  });
+  const Status st = bound_result.get();
+  if (!st.is_ok()) {
+    e->thread_.join();
+    return st.with_context("the engine thread");
+  }
   return e;
 }
 
@@ -37,11 +61,16 @@ Status EngineImpl::init() {
   if (c.max_num_batched_tokens < 1) return invalid_argument("max_num_batched_tokens must be at least 1");
   if (c.max_model_len < 0) return invalid_argument("max_model_len must not be negative");
   numerics_ = c.numerics == NumericsMode::kExact ? Numerics::exact() : Numerics::reference();
-  backend_ = make_cpu_backend({c.n_threads > 0 ? c.n_threads : ThreadPool::hardware_threads(), CpuKernels::kFast});
-  forward_ = std::make_unique<Model>(mc, *model_->weights, *backend_, numerics_);
+  Backend& backend = device_->backend();
+  forward_ = std::make_unique<Model>(mc, device_->weights(), backend, numerics_);
   const PagedKvFormats formats = PagedKvFormats::for_numerics(numerics_);
   DSV4_ASSIGN_OR_RETURN(layout_, KvLayout::make(kv_geometry(mc, formats), c.page_tokens));
-  DSV4_ASSIGN_OR_RETURN(budget_, plan_kv_budget(layout_, c.kv_cache_bytes, c.kv_cache_fraction, c.max_num_seqs));
+  int64_t available = 0;
+  if (c.kv_cache_bytes <= 0) {
+    DSV4_ASSIGN_OR_RETURN(available, device_->available_memory());
+  }
+  DSV4_ASSIGN_OR_RETURN(budget_, plan_kv_budget(layout_, c.kv_cache_bytes, c.kv_cache_fraction, available,
+                                                c.max_num_seqs));
   pages_ = std::make_unique<PagePool>(budget_.n_pages);
   prefix_ = std::make_unique<PrefixCache>(*pages_, layout_.page_tokens, budget_.n_snapshots);
   slots_ = std::make_unique<IdPool>(budget_.n_slots);
@@ -53,10 +82,11 @@ Status EngineImpl::init() {
   sc.snapshot_interval = std::max(layout_.page_tokens, c.max_num_batched_tokens / layout_.page_tokens * layout_.page_tokens);
   sc.prefix_caching = c.enable_prefix_caching;
   sched_ = std::make_unique<Scheduler>(sc, *pages_, prefix_.get(), *slots_);
-  DSV4_ASSIGN_OR_RETURN(cache_, PagedKvCache::make(mc, layout_, formats, *backend_, budget_.n_pages, budget_.n_slots,
+  DSV4_ASSIGN_OR_RETURN(cache_, PagedKvCache::make(mc, layout_, formats, backend, budget_.n_pages, budget_.n_slots,
                                                    budget_.n_snapshots));
   sampler_ = std::make_unique<Sampler>(SamplerConfig{mc.vocab_size, {static_cast<int32_t>(mc.eos_token_id)}});
   info_.model_dir = model_->directory;
+  info_.device = device_->describe();
   info_.vocab_size = mc.vocab_size;
   info_.max_model_len = c.max_model_len > 0 ? std::min(c.max_model_len, mc.max_position_embeddings)
                                             : mc.max_position_embeddings;
@@ -67,7 +97,7 @@ Status EngineImpl::init() {
   info_.kv_bytes_per_token = static_cast<int64_t>(layout_.bytes_per_token() + 0.5);
   info_.kv_bytes_per_sequence = layout_.slot_bytes;
   info_.max_num_seqs = c.max_num_seqs;
-  DSV4_LOG_INFO("%s", budget_.describe(layout_).c_str());
+  DSV4_LOG_INFO("running on %s; %s", info_.device.c_str(), budget_.describe(layout_).c_str());
   publish_metrics();
   return Status::ok();
 }
@@ -377,17 +407,6 @@ EngineMetrics EngineImpl::metrics() const {
 void EngineImpl::wait_idle() {
   std::unique_lock<std::mutex> lock(mutex_);
   idle_.wait(lock, [&] { return n_live_ == 0; });
-}
-
-Result<std::unique_ptr<Engine>> Engine::create(const EngineConfig& config) {
-  ModelLoadOptions lo;
-  lo.prefault = true;
-  lo.n_threads = config.n_threads > 0 ? config.n_threads : ThreadPool::hardware_threads();
-  TerminalProgress progress = TerminalProgress::for_stderr("loading " + config.model_dir);
-  lo.progress = &progress;
-  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<LoadedModel> m, load_model(config.model_dir, lo));
-  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<EngineImpl> e, EngineImpl::create(config, std::move(m)));
-  return std::unique_ptr<Engine>(std::move(e));
 }
 
 }  // namespace dsv4

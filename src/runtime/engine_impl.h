@@ -23,6 +23,7 @@
 #include "kv/prefix_cache.h"
 #include "model/model.h"
 #include "model/model_loader.h"
+#include "runtime/execution_device.h"
 #include "runtime/kv_budget.h"
 #include "runtime/paged_kv_cache.h"
 #include "runtime/request_stream.h"
@@ -34,8 +35,13 @@ namespace dsv4 {
 
 class EngineImpl final : public Engine {
  public:
-  // Takes ownership of a loaded model (tests build engines from in-memory checkpoints).
+  // Takes ownership of a loaded model (tests build engines from in-memory checkpoints) and
+  // runs it on `device` (which reads the model's weights or a device copy of them). The
+  // first form runs on the CPU; config.device is not consulted by either (open_device.h
+  // turns it into a device).
   static Result<std::unique_ptr<EngineImpl>> create(const EngineConfig& config, std::unique_ptr<LoadedModel> model);
+  static Result<std::unique_ptr<EngineImpl>> create(const EngineConfig& config, std::unique_ptr<LoadedModel> model,
+                                                    std::unique_ptr<ExecutionDevice> device);
   ~EngineImpl() override;
 
   Result<std::shared_ptr<RequestStream>> submit(GenerationRequest request) override;
@@ -72,7 +78,7 @@ class EngineImpl final : public Engine {
     std::unique_ptr<Request> request;                // when !cancel
   };
 
-  EngineImpl(const EngineConfig& config, std::unique_ptr<LoadedModel> model);
+  EngineImpl(const EngineConfig& config, std::unique_ptr<LoadedModel> model, std::unique_ptr<ExecutionDevice> device);
   Status init();
   void loop();
   bool drain_inbox(bool block);
@@ -89,7 +95,7 @@ class EngineImpl final : public Engine {
   EngineConfig config_;
   EngineInfo info_;
   std::unique_ptr<LoadedModel> model_;
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<ExecutionDevice> device_;  // declared before everything holding its memory
   std::unique_ptr<Model> forward_;
   Numerics numerics_;
   KvLayout layout_;

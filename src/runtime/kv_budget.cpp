@@ -2,26 +2,17 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 namespace dsv4 {
 
-int64_t available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key, unit;
-  int64_t value = 0;
-  while (in >> key >> value >> unit)
-    if (key == "MemAvailable:") return value * 1024;
-  return 0;
-}
-
-Result<KvBudget> plan_kv_budget(const KvLayout& l, int64_t bytes, double fraction, int64_t max_num_seqs) {
+Result<KvBudget> plan_kv_budget(const KvLayout& l, int64_t bytes, double fraction, int64_t available,
+                                int64_t max_num_seqs) {
   KvBudget b;
   if (bytes <= 0) {
-    const int64_t avail = available_memory_bytes();
-    if (avail <= 0) return failed_precondition("cannot read MemAvailable from /proc/meminfo: set the KV cache size explicitly");
-    bytes = static_cast<int64_t>(static_cast<double>(avail) * fraction);
+    if (available <= 0)
+      return failed_precondition("the device's free memory is unknown: set the KV cache size explicitly");
+    bytes = static_cast<int64_t>(static_cast<double>(available) * fraction);
   }
   b.budget_bytes = bytes;
   const int64_t slots_bytes = max_num_seqs * l.slot_bytes;

@@ -18,12 +18,11 @@ struct KvBudget {
 };
 
 // Slots first (one per running sequence), then snapshots (one per sequence plus 5% of the
-// surplus), then pages. An explicit byte budget wins over the fraction of
-// MemAvailable; too small a budget for max_num_seqs sequences of one page is an error
-// that says how much is needed.
-Result<KvBudget> plan_kv_budget(const KvLayout& l, int64_t bytes, double fraction, int64_t max_num_seqs);
-
-// MemAvailable from /proc/meminfo, in bytes (0 when unknown).
-int64_t available_memory_bytes();
+// surplus), then pages. An explicit byte budget (`bytes` > 0) wins over `fraction` of
+// `available` (the device's free memory: MemAvailable on the host, free GPU memory once the
+// weights are there; <= 0 when unknown, which then is an error). Too small a budget for
+// max_num_seqs sequences of one page is an error that says how much is needed.
+Result<KvBudget> plan_kv_budget(const KvLayout& l, int64_t bytes, double fraction, int64_t available,
+                                int64_t max_num_seqs);
 
 }  // namespace dsv4

@@ -47,6 +47,13 @@ expect_error "outside the vocabulary [0, 1024)" "$DSV4" logits --model "$TMP/m" 
 expect_error "expected an integer at offset 2" "$DSV4" logits --model "$TMP/m" --tokens "1,x"
 expect_error "give exactly one of --tokens" "$DSV4" logits --model "$TMP/m"
 expect_error "config.json" "$DSV4" logits --model "$TMP/nowhere" --tokens 1
+# Devices: a malformed name, CPU-only options on a GPU, and a GPU that is not there (every CI
+# machine has none: either the build has no CUDA backend or the device is missing).
+expect_error "expected cpu, cuda or cuda:N" "$DSV4" run --model "$TMP/m" --raw --prompt-tokens 1 --device gpu
+expect_error "does not apply to --device cuda" "$DSV4" logits --model "$TMP/m" --tokens 1 --device cuda --kernels reference
+if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
+  expect_error "unavailable:" "$DSV4" run --model "$TMP/m" --raw --prompt-tokens 1 --device cuda:3
+fi
 cp -r "$TMP/m" "$TMP/broken"
 truncate -s 1000 "$TMP/broken/model.safetensors"
 expect_error "model.safetensors" "$DSV4" logits --model "$TMP/broken" --tokens 1

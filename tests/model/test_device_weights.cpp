@@ -98,6 +98,8 @@ TEST(DeviceWeights, OutOfDeviceMemorySaysHowMuchWasNeeded) {
     Status memset(void* d, int v, size_t b) override { return inner_->memset(d, v, b); }
     Status synchronize() override { return Status::ok(); }
     std::string error_name(int c) const override { return inner_->error_name(c); }
+    Result<DeviceMemoryInfo> memory_info() const override { return DeviceMemoryInfo{4 << 20, 4 << 20}; }
+    Status bind_thread() override { return Status::ok(); }
 
    private:
     DevicePool& p_;

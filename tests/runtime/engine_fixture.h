@@ -22,6 +22,7 @@ inline std::unique_ptr<LoadedModel> in_memory_model(const ModelConfig& config, u
   EXPECT_TRUE(w.is_ok()) << w.status().to_string();
   m->weights = std::move(w).value();
   m->storage = ckpt;
+  m->tensors = ckpt;
   return m;
 }
 
@@ -39,7 +40,7 @@ inline int64_t kv_bytes_for_pages(const ModelConfig& m, int64_t page_tokens, int
   int64_t lo = 0, hi = max_num_seqs * (l.slot_bytes + l.snapshot_bytes) + (n_pages + 1) * (l.page_bytes + l.snapshot_bytes);
   while (lo + 1 < hi) {
     const int64_t mid = lo + (hi - lo) / 2;
-    Result<KvBudget> b = plan_kv_budget(l, mid, 0.0, max_num_seqs);
+    Result<KvBudget> b = plan_kv_budget(l, mid, 0.0, 0, max_num_seqs);
     (b.is_ok() && b->n_pages >= n_pages ? hi : lo) = mid;
   }
   return hi;

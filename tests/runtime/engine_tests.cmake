@@ -8,3 +8,19 @@ dsv4_add_test(dsv4_engine_soak_tests
   LABELS soak
   SOURCES test_engine_soak.cpp
   LIBS dsv4_runtime)
+
+# The engine on the CUDA backend against the CPU model: over the host emulation in every
+# build (label model-emu: seconds per emulated step, so the ASan suite leaves it out) and on
+# a GPU (label gpu, skipping without one) where nvcc is.
+dsv4_add_test(dsv4_engine_cuda_emu_tests
+  PREFIX "emu."
+  LABELS model-emu
+  SOURCES test_engine_cuda.cpp ../model/cuda_model_emu.cpp
+  LIBS dsv4_runtime dsv4_cuda_backend_emu)
+if(TARGET dsv4_cuda_backend)
+  dsv4_add_test(dsv4_engine_cuda_gpu_tests
+    PREFIX "gpu."
+    LABELS gpu
+    SOURCES test_engine_cuda.cpp ../model/cuda_model_gpu.cpp
+    LIBS dsv4_runtime dsv4_cuda_backend)
+endif()

@@ -10,7 +10,7 @@ namespace {
 class CudaDeviceRuntime final : public DeviceRuntime {
  public:
   CudaDeviceRuntime(int device, std::string name, cuda::Stream stream)
-      : name_(std::move(name)), stream_(std::move(stream)), raw_(device), pool_(raw_) {}
+      : device_(device), name_(std::move(name)), stream_(std::move(stream)), raw_(device), pool_(raw_) {}
   std::string name() const override { return name_; }
   void* stream() const override { return stream_.handle(); }
   DevicePool& pool() override { return pool_; }
@@ -27,8 +27,16 @@ class CudaDeviceRuntime final : public DeviceRuntime {
   }
   Status synchronize() override { return stream_.synchronize(); }
   std::string error_name(int code) const override { return cuda::error_text(code); }
+  Result<DeviceMemoryInfo> memory_info() const override {
+    DSV4_RETURN_IF_ERROR(cuda::set_device(device_));
+    size_t free_bytes = 0, total_bytes = 0;
+    DSV4_RETURN_IF_ERROR(cuda::memory_info(&free_bytes, &total_bytes));
+    return DeviceMemoryInfo{static_cast<int64_t>(free_bytes), static_cast<int64_t>(total_bytes)};
+  }
+  Status bind_thread() override { return cuda::set_device(device_); }
 
  private:
+  int device_;
   std::string name_;
   cuda::Stream stream_;
   cuda::RawAllocator raw_;

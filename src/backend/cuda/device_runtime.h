@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,13 @@
 namespace dsv4 {
 
 enum class CopyKind : uint8_t { kHostToDevice, kDeviceToHost, kDeviceToDevice };
+
+// The device's memory as its driver reports it. `free` does not count blocks the pool has
+// cached (DevicePool::stats() has those).
+struct DeviceMemoryInfo {
+  int64_t free_bytes = 0;
+  int64_t total_bytes = 0;
+};
 
 class DeviceRuntime {
  public:
@@ -39,6 +47,10 @@ class DeviceRuntime {
   virtual Status synchronize() = 0;
   // The name of a kernel launcher's error code, for messages.
   virtual std::string error_name(int code) const = 0;
+  virtual Result<DeviceMemoryInfo> memory_info() const = 0;
+  // Makes this device the calling thread's current one (CUDA's current device is per
+  // thread): a thread other than the creating one calls it before its first op.
+  virtual Status bind_thread() = 0;
 };
 
 // The host emulation (every build).

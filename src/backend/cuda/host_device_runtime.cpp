@@ -33,6 +33,11 @@ class HostDeviceRuntime final : public DeviceRuntime {
   std::string error_name(int code) const override {
     return code == 1 ? "invalid launch configuration (cudaErrorInvalidValue)" : "error " + std::to_string(code);
   }
+  // The host's: what it could still give, and all of it.
+  Result<DeviceMemoryInfo> memory_info() const override {
+    return DeviceMemoryInfo{available_memory_bytes(), static_cast<int64_t>(host_physical_memory_bytes())};
+  }
+  Status bind_thread() override { return Status::ok(); }
 
  private:
   HostRawAllocator raw_;

@@ -1,0 +1,140 @@
+// The engine on the CUDA backend: weights uploaded to the device, the paged KV cache and
+// every activation in device memory, steps batching prefills and decodes of several
+// requests, n > 1 forking a sequence's state on the device. Checked against the CPU model
+// (not the engine: the two engines could diverge legitimately after a near-tie): every token
+// the device engine picks greedily must be a top choice of the CPU model at that position,
+// teacher-forced on the same tokens, with the same log-probability to within the kernels'
+// rounding differences.
+//
+// Over the host emulation (label model-emu) this checks the engine's wiring to a device
+// backend in every CI run; on a GPU (label gpu) also the device arithmetic.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../model/cuda_model_backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "engine_fixture.h"
+#include "model/model.h"
+#include "runtime/standalone_kv_cache.h"
+
+namespace dsv4::testing {
+namespace {
+
+// How far a device-picked token may sit below the CPU's best logit (relative to the row's
+// largest magnitude), and how far its log-probability may be from the CPU's. The measured
+// gaps are ~1e-4 (see the printout); a wiring error (a wrong KV row, slot or page) moves
+// logits by O(1) of their spread.
+constexpr double kLogitSlack = 1e-2;
+constexpr double kLogprobSlack = 2e-2;
+
+class CudaEngine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    std::unique_ptr<Backend> backend = make_model_test_backend(&why);
+    if (!backend) GTEST_SKIP() << why;
+    DeviceRuntime& rt = cuda_backend_runtime(*backend);
+    emulated_ = rt.name() == "host emulation";
+    config_ = micro_model_config();
+    std::unique_ptr<LoadedModel> model = in_memory_model(config_, kSeed);
+    Result<std::unique_ptr<ExecutionDevice>> dev = make_gpu_execution_device(std::move(backend), rt, *model);
+    ASSERT_TRUE(dev.is_ok()) << dev.status().to_string();
+    EngineConfig c;
+    c.n_threads = 2;
+    c.max_num_seqs = 4;
+    c.kv_cache_bytes = kv_bytes_for_pages(config_, 256, c.max_num_seqs, 16);
+    Result<std::unique_ptr<EngineImpl>> e = EngineImpl::create(c, std::move(model), std::move(dev).value());
+    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
+    engine_ = std::move(e).value();
+  }
+
+  // Teacher-forces prompt + generated on the CPU model and checks each generated token.
+  void expect_cpu_agrees(const std::vector<int32_t>& prompt, const std::vector<GeneratedToken>& generated,
+                         const char* what) {
+    std::unique_ptr<LoadedModel> cpu_model = in_memory_model(config_, kSeed);
+    std::unique_ptr<Backend> cpu = make_cpu_backend({2, CpuKernels::kFast});
+    Model model(config_, *cpu_model->weights, *cpu, Numerics::reference());
+    std::vector<int32_t> seq = prompt;
+    for (const GeneratedToken& g : generated) seq.push_back(g.token);
+    seq.pop_back();  // the last token's logits are not needed
+    StandaloneKvCache cache(config_, Numerics::reference(), *cpu, 1, static_cast<int64_t>(seq.size()));
+    const int32_t slot = cache.add_sequence();
+    ForwardBatch b;
+    b.tokens = seq;
+    b.chunks = {{slot, 0, static_cast<int64_t>(seq.size())}};
+    b.logits = LogitsMode::kAll;
+    ForwardResult r;
+    ASSERT_TRUE(model.forward(b, cache, &r).is_ok());
+    const int64_t vocab = config_.vocab_size;
+    int64_t exact_argmax = 0;
+    double worst_gap = 0.0, worst_lp = 0.0;
+    for (size_t i = 0; i < generated.size(); ++i) {
+      const float* row = r.logits.data() + (static_cast<int64_t>(prompt.size()) - 1 + static_cast<int64_t>(i)) * vocab;
+      const float best = *std::max_element(row, row + vocab);
+      double scale = 0.0, z = 0.0;
+      for (int64_t v = 0; v < vocab; ++v) scale = std::max(scale, std::abs(static_cast<double>(row[v])));
+      for (int64_t v = 0; v < vocab; ++v) z += std::exp(static_cast<double>(row[v]) - best);
+      const int32_t tok = generated[i].token;
+      const double gap = (best - row[tok]) / scale;
+      const double cpu_lp = row[tok] - best - std::log(z);
+      const double lp_diff = std::abs(cpu_lp - generated[i].logprob);
+      exact_argmax += row[tok] == best;
+      worst_gap = std::max(worst_gap, gap);
+      worst_lp = std::max(worst_lp, lp_diff);
+      EXPECT_LE(gap, kLogitSlack) << what << ": generated token " << i << " (" << tok << ") is not a top CPU choice";
+      EXPECT_LE(lp_diff, kLogprobSlack) << what << ": token " << i << " logprob " << generated[i].logprob
+                                        << " vs the CPU's " << cpu_lp;
+    }
+    std::printf("%s: %zu tokens, %lld the CPU argmax, worst logit gap %.3e (relative), worst logprob diff %.3e\n", what,
+                generated.size(), static_cast<long long>(exact_argmax), worst_gap, worst_lp);
+  }
+
+  static constexpr uint64_t kSeed = 3;
+  bool emulated_ = false;
+  ModelConfig config_;
+  std::unique_ptr<EngineImpl> engine_;
+};
+
+TEST_F(CudaEngine, DescribesItsDeviceAndSizesTheCacheOnIt) {
+  EXPECT_FALSE(engine_->info().device.empty());
+  EXPECT_NE(engine_->info().device, "cpu");
+  EXPECT_GE(engine_->info().kv_pages, 16);
+}
+
+// Two requests in flight at once (one prefilling while the other decodes after the first
+// step), one of them with n = 2 (the second choice forks the first's slot and last page on
+// the device). Over the emulation a step costs seconds: a few tokens each.
+TEST_F(CudaEngine, GreedyTokensAreTheCpuModelsTopChoices) {
+  const int32_t n_new = emulated_ ? 3 : 24;
+  const std::vector<int32_t> pa = random_prompt(emulated_ ? 9 : 300, config_.vocab_size, 1);
+  const std::vector<int32_t> pb = random_prompt(emulated_ ? 5 : 70, config_.vocab_size, 2);
+  GenerationRequest rb = greedy(pb, n_new, 2);
+  rb.sampling.n = 2;
+  auto sa = engine_->submit(greedy(pa, n_new, 2));
+  auto sb = engine_->submit(rb);
+  ASSERT_TRUE(sa.is_ok()) << sa.status().to_string();
+  ASSERT_TRUE(sb.is_ok()) << sb.status().to_string();
+  const Completion a = drain(**sa);
+  const Completion b = drain(**sb, 2);
+  ASSERT_EQ(a.finish[0], FinishReason::kLength);
+  ASSERT_EQ(a.tokens[0].size(), static_cast<size_t>(n_new));
+  for (int ch = 0; ch < 2; ++ch) {
+    ASSERT_EQ(b.finish[static_cast<size_t>(ch)], FinishReason::kLength);
+    ASSERT_EQ(b.tokens[static_cast<size_t>(ch)].size(), static_cast<size_t>(n_new));
+  }
+  // Greedy choices of one prompt are the same sequence: the fork copied the state exactly.
+  EXPECT_EQ(token_ids(b.tokens[0]), token_ids(b.tokens[1]));
+  expect_cpu_agrees(pa, a.tokens[0], "request a");
+  expect_cpu_agrees(pb, b.tokens[0], "request b, choice 0");
+  expect_cpu_agrees(pb, b.tokens[1], "request b, choice 1");
+  EXPECT_EQ(engine_->metrics().requests_finished, 2);
+}
+
+}  // namespace
+}  // namespace dsv4::testing
