@@ -21,6 +21,7 @@ using CommandRunner = std::function<int()>;
 int report_exit(const char* command, const Status& status);
 
 CommandRunner add_make_tiny_command(CLI::App& app);
+CommandRunner add_devices_command(CLI::App& app);
 CommandRunner add_logits_command(CLI::App& app);
 CommandRunner add_run_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, dsv4::CommandRunner>> commands;
   auto add = [&](dsv4::CommandRunner r) { commands.emplace_back(app.get_subcommands({}).back(), std::move(r)); };
   add(dsv4::add_make_tiny_command(app));
+  add(dsv4::add_devices_command(app));
   add(dsv4::add_logits_command(app));
   add(dsv4::add_run_command(app));
   add(dsv4::add_chat_command(app));

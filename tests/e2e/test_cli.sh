@@ -51,7 +51,11 @@ expect_error "config.json" "$DSV4" logits --model "$TMP/nowhere" --tokens 1
 # machine has none: either the build has no CUDA backend or the device is missing).
 expect_error "expected cpu, cuda or cuda:N" "$DSV4" run --model "$TMP/m" --raw --prompt-tokens 1 --device gpu
 expect_error "does not apply to --device cuda" "$DSV4" logits --model "$TMP/m" --tokens 1 --device cuda --kernels reference
+"$DSV4" devices > "$TMP/devices.txt" || fail "dsv4 devices failed"
+grep -q "^cpu .* hardware threads" "$TMP/devices.txt" || fail "devices lists no cpu: $(cat "$TMP/devices.txt")"
+grep -q "^cuda" "$TMP/devices.txt" || fail "devices says nothing about CUDA: $(cat "$TMP/devices.txt")"
 if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
+  grep -q "^cuda     none: " "$TMP/devices.txt" || fail "devices should say why there is no GPU: $(cat "$TMP/devices.txt")"
   expect_error "unavailable:" "$DSV4" run --model "$TMP/m" --raw --prompt-tokens 1 --device cuda:3
 fi
 cp -r "$TMP/m" "$TMP/broken"
