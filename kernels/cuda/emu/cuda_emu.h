@@ -2,8 +2,10 @@
 // as plain C++ on a machine without a GPU (issue: CUDA backend, "verification without a GPU").
 //
 // A kernel body written against kernels/cuda/compat.cuh compiles unchanged here. A launch
-// runs the grid's blocks one at a time, in order; the threads of a block are real OS threads
-// (one per CUDA thread), so barriers, warp shuffles and shared memory behave as on a GPU:
+// runs the grid's blocks one at a time, in order, on the OS thread that calls launch(); the
+// threads of a block are fibers (one per CUDA thread, each with its own stack) that this OS
+// thread switches between cooperatively: a thread runs until it waits at a barrier or a warp
+// operation, or returns. Barriers, warp shuffles and shared memory behave as on a GPU:
 //   - threadIdx / blockIdx / blockDim / gridDim are per-thread values;
 //   - __syncthreads() is a block barrier; a thread that has returned from the kernel no
 //     longer counts, as on hardware, so `if (i >= n) return;` before a barrier is fine;
@@ -11,10 +13,19 @@
 //     of the warp that has not returned must take part (the kernels use full masks);
 //   - shared memory (DSV4_SHARED_ARRAY, DSV4_DYNAMIC_SHARED) is one arena per block: every
 //     thread executes the same declarations in the same order and so gets the same address;
-//   - atomics are real atomics (the threads run concurrently).
-// What it cannot show: timing, memory coalescing, bank conflicts, and the exact results of
-// GPU math intrinsics. Kernels that must match the scalar references bit for bit use IEEE
-// operations (x / y, sqrtf) that nvcc compiles exactly by default, never rsqrtf or __expf.
+//   - atomics are real atomics (launches from different OS threads may run at once; each OS
+//     thread has its own fibers and emulator state).
+// A block whose live threads all wait at barriers that cannot complete (some thread waits at
+// __syncthreads while others of its warp wait in a shuffle, say) aborts with a message.
+// A thread that spins waiting for another thread of its block to write something never
+// yields, so such a kernel hangs here; the kernels do not do that (nor may they across blocks,
+// which run one after the other).
+// What it cannot show: timing, memory coalescing, bank conflicts, the exact results of GPU
+// math intrinsics, and most races inside a block: its threads run in a fixed order (thread 0
+// up to its first wait, then thread 1, ...), so a missing __syncthreads shows only where a
+// thread reads shared memory that a later thread has yet to write. Kernels that must match
+// the scalar references bit for bit use IEEE operations (x / y, sqrtf) that nvcc compiles
+// exactly by default, never rsqrtf or __expf.
 #pragma once
 
 #if defined(__CUDACC__)
@@ -147,7 +158,8 @@ inline int __all_sync(unsigned mask, int predicate) {
 }
 inline unsigned __activemask() { return ::dsv4cu::emu::warp_active_mask(); }
 
-// Atomics on global or shared memory (real atomics: the emulated threads run concurrently).
+// Atomics on global or shared memory (real atomics: launches on other OS threads may touch
+// the same memory).
 template <typename T>
 T atomicAdd(T* address, T value) {
   return std::atomic_ref<T>(*address).fetch_add(value);

@@ -217,7 +217,7 @@ TEST(CudaEmuAttention, PublicLauncherPicksAGroup) {
 }
 
 // ---- the split-key path (attention_split.cuh) ------------------------------------------------
-// Emulated blocks are costly (an OS thread per CUDA thread), so these cases keep grids of a few
+// Emulated blocks cost a round of fiber switches per barrier, so these cases keep grids of a few
 // dozen blocks: a chunk is 256 candidates, the chunk count is the split count.
 
 // Whether two outputs are the same bits (-0 and +0 differ, NaNs compare by payload).

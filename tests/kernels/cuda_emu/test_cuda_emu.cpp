@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "cuda/compat.cuh"
@@ -107,6 +108,123 @@ TEST(CudaEmu, WarpShufflesAndBallotsFollowTheHardwareRules) {
   }
 }
 
+// The threads that return first in launch order may be whole warps or the low lanes of one:
+// the lanes left still exchange values, and ballots and __activemask count only them.
+DSV4_GLOBAL void low_threads_return_early(const int* in, int* broadcast, unsigned* ballots, unsigned* masks,
+                                          int* block_sum, int first_live) {
+  DSV4_SHARED_ARRAY(int, partial, 64);
+  const int t = static_cast<int>(threadIdx.x);
+  if (t < first_live) return;
+  const int v = in[t];
+  broadcast[t] = __shfl_sync(dsv4cu::kFullMask, v, 31);
+  const unsigned b = __ballot_sync(dsv4cu::kFullMask, v % 2 == 0);
+  const unsigned m = __activemask();
+  if (dsv4cu::lane_id() == 31) {
+    ballots[t / 32] = b;
+    masks[t / 32] = m;
+  }
+  partial[t] = v;
+  __syncthreads();
+  if (t == 63) {
+    int s = 0;
+    for (int j = first_live; j < 64; ++j) s += partial[j];
+    *block_sum = s;
+  }
+}
+
+TEST(CudaEmu, WarpOperationsAfterLowThreadsReturned) {
+  std::vector<int> in(64), broadcast(64, -1);
+  std::iota(in.begin(), in.end(), 3);
+  std::vector<unsigned> ballots(2, 0xDEADu), masks(2, 0xDEADu);
+  int block_sum = 0;
+  const int first_live = 40;  // warp 0 returns whole, warp 1 keeps lanes 8..31
+  dsv4cu::launch(low_threads_return_early, dim3(1), dim3(64), 0, nullptr, in.data(), broadcast.data(), ballots.data(),
+                 masks.data(), &block_sum, first_live);
+  unsigned even = 0;
+  for (int l = 8; l < 32; ++l) {
+    if (in[32 + l] % 2 == 0) even |= 1u << l;
+  }
+  EXPECT_EQ(ballots[1], even);
+  EXPECT_EQ(masks[1], 0xFFFFFF00u);
+  EXPECT_EQ(ballots[0], 0xDEADu);  // no lane of warp 0 was left to write
+  for (int t = 0; t < 64; ++t) EXPECT_EQ(broadcast[t], t < first_live ? -1 : in[63]) << t;
+  EXPECT_EQ(block_sum, std::accumulate(in.begin() + first_live, in.end(), 0));
+}
+
+// Lanes 0..15 wait in a shuffle and a ballot while lanes 16..31 return: the lanes that return
+// complete the warp operation, and the ballot holds the bits of the lanes that took part.
+DSV4_GLOBAL void high_lanes_return_during_warp_ops(const int* in, int* out, unsigned* ballot) {
+  const unsigned t = threadIdx.x;
+  if (t >= 16) {
+    out[t] = -1;
+    return;
+  }
+  out[t] = __shfl_sync(0xFFFFu, in[t], static_cast<int>((t + 1) % 16));
+  const unsigned b = __ballot_sync(0xFFFFFFFFu, in[t] % 3 == 0);
+  if (t == 0) *ballot = b;
+}
+
+TEST(CudaEmu, LanesThatReturnReleaseTheLanesWaitingInAWarpOperation) {
+  std::vector<int> in(32), out(32, 0);
+  std::iota(in.begin(), in.end(), 1);
+  unsigned ballot = 0;
+  dsv4cu::launch(high_lanes_return_during_warp_ops, dim3(1), dim3(32), 0, nullptr, in.data(), out.data(), &ballot);
+  unsigned expected = 0;
+  for (unsigned l = 0; l < 16; ++l) {
+    EXPECT_EQ(out[l], in[(l + 1) % 16]) << l;
+    if (in[l] % 3 == 0) expected |= 1u << l;
+  }
+  for (unsigned l = 16; l < 32; ++l) EXPECT_EQ(out[l], -1) << l;
+  EXPECT_EQ(ballot, expected);
+}
+
+// The threads of a block share one OS thread: each must still see its own indices and its own
+// shared-memory cursor after every barrier and warp operation, so that a shared array
+// declared after them is at the same address in every thread.
+DSV4_GLOBAL void state_survives_switches(unsigned* out) {
+  const unsigned t = threadIdx.x + blockDim.x * threadIdx.y;
+  const unsigned b = blockIdx.x;
+  DSV4_SHARED_ARRAY(unsigned, first, 64);
+  first[t] = t;
+  __syncthreads();
+  const unsigned partner = __shfl_xor_sync(dsv4cu::kFullMask, t, 1);
+  DSV4_SHARED_ARRAY(unsigned, second, 64);
+  second[t] = first[(t + 1) % 64] + 1000 * b;
+  __syncthreads();
+  const bool same = threadIdx.x + blockDim.x * threadIdx.y == t && blockIdx.x == b && partner == (t ^ 1u);
+  out[b * 64 + t] = same ? second[(t + 63) % 64] : 0xFFFFFFFFu;
+}
+
+TEST(CudaEmu, EveryThreadKeepsItsOwnStateAcrossBarriers) {
+  std::vector<unsigned> out(3 * 64, 0);
+  dsv4cu::launch(state_survives_switches, dim3(3), dim3(32, 2), 0, nullptr, out.data());
+  for (unsigned b = 0; b < 3; ++b)
+    for (unsigned t = 0; t < 64; ++t) EXPECT_EQ(out[b * 64 + t], t + 1000 * b) << b << " " << t;
+}
+
+// Each OS thread that launches has its own emulator state: launches may run at the same
+// time from several threads (a test thread and a worker, say).
+TEST(CudaEmu, LaunchesFromSeveralOsThreadsAreIndependent) {
+  constexpr int kThreads = 3, kRepeats = 20, n = 300;
+  std::vector<int> bad(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kThreads; ++k) {
+    threads.emplace_back([k, &bad] {
+      std::vector<float> in(n), out(n);
+      for (int r = 0; r < kRepeats; ++r) {
+        std::iota(in.begin(), in.end(), static_cast<float>(k * 10000 + r * 1000));
+        dsv4cu::launch(rotate_through_shared, dim3(3), dim3(128), 0, nullptr, in.data(), out.data(), n);
+        for (int i = 0; i < n; ++i) {
+          const int src = i / 128 * 128 + (i % 128 + 1) % 128;
+          if (out[i] != (src < n ? in[src] : 0.0f)) ++bad[k];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int k = 0; k < kThreads; ++k) EXPECT_EQ(bad[k], 0) << k;
+}
+
 DSV4_GLOBAL void count_with_atomics(int* counter, float* total) {
   atomicAdd(counter, 1);
   atomicAdd(total, 0.5f);
@@ -157,6 +275,31 @@ TEST(CudaEmuDeathTest, RefusesLaunchesTheHardwareRefuses) {
   int x = 0;
   EXPECT_DEATH(dsv4cu::launch(count_with_atomics, dim3(1), dim3(1025), 0, nullptr, &x, nullptr), "1024 threads");
   EXPECT_DEATH(dsv4cu::launch(count_with_atomics, dim3(0), dim3(32), 0, nullptr, &x, nullptr), "empty grid");
+}
+
+DSV4_GLOBAL void launches_a_kernel(int* x) { dsv4cu::launch(count_with_atomics, dim3(1), dim3(1), 0, nullptr, x, nullptr); }
+
+TEST(CudaEmuDeathTest, RefusesALaunchFromAKernel) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  int x = 0;
+  EXPECT_DEATH(dsv4cu::launch(launches_a_kernel, dim3(1), dim3(4), 0, nullptr, &x), "launched another kernel");
+}
+
+// Lane 0 waits at the block barrier while lanes 1..31 wait for it in a shuffle: on a GPU
+// this hangs; the emulation must stop with a message instead of spinning.
+DSV4_GLOBAL void barrier_and_shuffle_disagree(int* out) {
+  if (threadIdx.x == 0) {
+    __syncthreads();
+  } else {
+    out[threadIdx.x] = __shfl_sync(dsv4cu::kFullMask, static_cast<int>(threadIdx.x), 0);
+  }
+}
+
+TEST(CudaEmuDeathTest, ADeadlockedBlockAbortsWithAMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::vector<int> out(32, 0);
+  EXPECT_DEATH(dsv4cu::launch(barrier_and_shuffle_disagree, dim3(1), dim3(32), 0, nullptr, out.data()),
+               "deadlock in block \\(0,0,0\\): 1 threads wait at __syncthreads and 31 at warp operations");
 }
 
 }  // namespace
