@@ -4,9 +4,18 @@
 // which offsets, which order) in every CI run; on a GPU it also checks the device arithmetic.
 //
 // Tolerance: the GEMM kernels add in another order than the CPU's, so an fp32 sum may differ
-// in its last bits and, rarely, a bf16 rounding flips by one ulp (2^-8 relative) and the
-// flip propagates. A wiring error (a wrong row, offset or carry slot) moves logits by O(1)
-// of their spread, far past the bound.
+// in its last bits. In exact numerics (fp32, nothing quantized) that is all: the logits agree
+// to ~1e-6, so the long runs (past the window, a ratio-128 block, the indexer choosing among
+// more rows than its top-k) are checked there, tightly. The reference numerics quantize
+// (bf16 activations, FP8 activations and KV rows, e2m1 indexer inputs): a last-bit difference
+// that lands on a rounding boundary moves a value by a whole quantization step (12.5% for
+// e4m3, far more for e2m1) and can flip the indexer's choice at a near-tie. Any two correct
+// implementations do that, the CPU's fast and reference kernels too (measured on the tiny
+// model over 300 tokens: 1e-6 apart in exact numerics, 1e-1 median in reference), and more
+// often the longer the run. So the reference numerics are checked on short runs, where the
+// bound still means something; they add the quantizing ops, not new wiring. A wiring error
+// (a wrong row, offset or carry slot) moves logits by O(1) of their spread, far past both
+// bounds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -63,11 +72,8 @@ class CudaModel : public ::testing::TestWithParam<bool> {
     std::string why;
     backend_ = make_model_test_backend(&why);
     if (!backend_) GTEST_SKIP() << why;
-    if (!GetParam() && emulated())
-      GTEST_SKIP() << "exact numerics run on a GPU only: over the host emulation each test costs minutes, and the "
-                      "paths they add (by-expert MoE, fp32 KV rows) are in the emulated op tests";
     // The micro model has every feature of the tiny one (hash and score routing, both
-    // compression ratios, MTP) at half the tiny sizes; an emulated step still takes ~20 s.
+    // compression ratios, MTP) at half the tiny sizes.
     cpu_ = std::make_unique<TinyModel>(micro_model_config(), numerics_);
     Result<DeviceModelWeights> up = upload_model_weights(cpu_->config, *cpu_->ckpt, cuda_backend_runtime(*backend_));
     ASSERT_TRUE(up.is_ok()) << up.status().to_string();
@@ -75,11 +81,10 @@ class CudaModel : public ::testing::TestWithParam<bool> {
     model_ = std::make_unique<Model>(cpu_->config, *device_weights_.weights, *backend_, numerics_);
   }
 
-  // The host emulation runs each CUDA thread as an OS thread: there the tests shrink to a few
-  // dozen tokens (every code path still runs: ratio-4 rows and the indexer, carries across
-  // chunks, the hash layer, MTP); on a GPU they run past the window and a ratio-128 block.
-  bool emulated() const { return cuda_backend_runtime(*backend_).stream() == nullptr; }
-  int64_t scaled(int64_t gpu, int64_t emu) const { return emulated() ? emu : gpu; }
+  // Exact numerics run long (past the window and a ratio-128 block, the indexer choosing);
+  // reference numerics run a few dozen tokens (every code path still runs: ratio-4 rows and
+  // the indexer, carries across chunks, the hash layer, MTP). See the tolerance note above.
+  int64_t sized(int64_t exact_len, int64_t reference_len) const { return GetParam() ? reference_len : exact_len; }
 
   std::unique_ptr<StandaloneKvCache> device_cache(int32_t n_seqs = 4, int64_t max_tokens = 1024) {
     return std::make_unique<StandaloneKvCache>(cpu_->config, numerics_, *backend_, n_seqs, max_tokens);
@@ -89,9 +94,10 @@ class CudaModel : public ::testing::TestWithParam<bool> {
     const LogitDiff d = compare(got, ref, cpu_->config.vocab_size);
     std::printf("%s (%s): rel rms %.3e, max rel %.3e, top-1 %.4f\n", what, GetParam() ? "reference" : "exact",
                 d.rel_rms, d.max_rel, d.top1_agree);
-    EXPECT_LE(d.rel_rms, 2e-2) << what;
-    EXPECT_LE(d.max_rel, 5e-2) << what;
-    EXPECT_GE(d.top1_agree, 0.95) << what;
+    const bool reference = GetParam();
+    EXPECT_LE(d.rel_rms, reference ? 2e-2 : 1e-4) << what;
+    EXPECT_LE(d.max_rel, reference ? 5e-2 : 1e-3) << what;
+    EXPECT_GE(d.top1_agree, reference ? 0.95 : 1.0) << what;
   }
 
   Numerics numerics_;
@@ -104,8 +110,8 @@ class CudaModel : public ::testing::TestWithParam<bool> {
 // Prefill in uneven chunks (blocks of both compressors straddle chunks, the window wraps,
 // the indexer selects fewer rows than exist), every position's logits.
 TEST_P(CudaModel, ChunkedPrefillMatchesTheCpuBackend) {
-  const std::vector<int32_t> tokens = random_tokens(scaled(300, 26), cpu_->config.vocab_size, 7);
-  const std::vector<int64_t> chunks{scaled(37, 7), 1, 5, scaled(128, 10), 3};
+  const std::vector<int32_t> tokens = random_tokens(sized(300, 26), cpu_->config.vocab_size, 7);
+  const std::vector<int64_t> chunks{sized(37, 7), 1, 5, sized(128, 10), 3};
   auto ref_cache = cpu_->make_cache();
   const std::vector<float> ref = run_in_chunks(*cpu_->model, *ref_cache, ref_cache->add_sequence(), tokens, chunks);
   auto cache = device_cache();
@@ -121,7 +127,7 @@ TEST_P(CudaModel, RaggedBatchAndMtpMatchTheCpuBackend) {
   auto run = [&](Model& model, StandaloneKvCache& cache, std::vector<float>* logits, std::vector<float>* mtp) {
     const int32_t a = cache.add_sequence(), b = cache.add_sequence(), d = cache.add_sequence();
     // Different history lengths first, one sequence at a time.
-    const int64_t n_a = scaled(140, 11), n_prompt = scaled(20, 6);
+    const int64_t n_a = sized(140, 11), n_prompt = sized(20, 6);
     run_in_chunks(model, cache, a, random_tokens(n_a, c.vocab_size, 1), {n_a});
     run_in_chunks(model, cache, b, random_tokens(3, c.vocab_size, 2), {3});
     for (int step = 0; step < 2; ++step) {

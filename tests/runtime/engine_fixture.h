@@ -33,10 +33,11 @@ inline std::unique_ptr<EngineImpl> make_engine(EngineConfig c, const ModelConfig
   return std::move(e).value();
 }
 
-// The smallest KV budget that buys n_pages pages for max_num_seqs sequences (reference
-// numerics), found by asking the engine's own budget planner.
-inline int64_t kv_bytes_for_pages(const ModelConfig& m, int64_t page_tokens, int64_t max_num_seqs, int64_t n_pages) {
-  const KvLayout l = *KvLayout::make(kv_geometry(m, PagedKvFormats::for_numerics(Numerics::reference())), page_tokens);
+// The smallest KV budget that buys n_pages pages for max_num_seqs sequences, found by asking
+// the engine's own budget planner.
+inline int64_t kv_bytes_for_pages(const ModelConfig& m, int64_t page_tokens, int64_t max_num_seqs, int64_t n_pages,
+                                  const Numerics& numerics = Numerics::reference()) {
+  const KvLayout l = *KvLayout::make(kv_geometry(m, PagedKvFormats::for_numerics(numerics)), page_tokens);
   int64_t lo = 0, hi = max_num_seqs * (l.slot_bytes + l.snapshot_bytes) + (n_pages + 1) * (l.page_bytes + l.snapshot_bytes);
   while (lo + 1 < hi) {
     const int64_t mid = lo + (hi - lo) / 2;

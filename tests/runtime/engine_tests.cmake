@@ -10,7 +10,7 @@ dsv4_add_test(dsv4_engine_soak_tests
   LIBS dsv4_runtime)
 
 # The engine on the CUDA backend against the CPU model: over the host emulation in every
-# build (label model-emu: seconds per emulated step, so the ASan suite leaves it out) and on
+# build (label model-emu, with the model-level emulated tests) and on
 # a GPU (label gpu, skipping without one) where nvcc is.
 dsv4_add_test(dsv4_engine_cuda_emu_tests
   PREFIX "emu."
