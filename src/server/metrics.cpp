@@ -93,8 +93,9 @@ void Histogram::render(const std::string& name, const std::string& labels, std::
   sample(out, name + "_count", labels, static_cast<double>(count_));
 }
 
-ServerMetrics::ServerMetrics(std::string model_name)
+ServerMetrics::ServerMetrics(std::string model_name, std::string device)
     : labels_("model_name=\"" + escape_label(model_name) + "\""),
+      device_(std::move(device)),
       ttft_(ttft_buckets()),
       itl_(itl_buckets()),
       e2e_(e2e_buckets()) {
@@ -114,6 +115,9 @@ void ServerMetrics::count_http_status(int status) {
 std::string ServerMetrics::render(const EngineMetrics& m) const {
   std::string out;
   const std::string& l = labels_;
+  // An info metric: the value is always 1, the labels carry the facts (where the model runs).
+  gauge(&out, "dsv4:engine_info", l + ",device=\"" + escape_label(device_) + "\"",
+        "Where the engine runs the model (the value is 1).", 1.0);
   gauge(&out, "dsv4:num_requests_running", l, "Requests in model execution batches.", static_cast<double>(m.running));
   gauge(&out, "dsv4:num_requests_waiting", l, "Requests waiting to be scheduled.", static_cast<double>(m.waiting));
   const double usage =

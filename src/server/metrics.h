@@ -35,7 +35,8 @@ class Histogram {
 
 class ServerMetrics {
  public:
-  explicit ServerMetrics(std::string model_name);
+  // `device` is the engine's (EngineInfo::device), shown by the dsv4:engine_info gauge.
+  ServerMetrics(std::string model_name, std::string device);
 
   void observe_ttft(double seconds) { ttft_.observe(seconds); }
   void observe_inter_token(double seconds) { itl_.observe(seconds); }
@@ -48,6 +49,7 @@ class ServerMetrics {
 
  private:
   std::string labels_;  // model_name="..."
+  std::string device_;
   Histogram ttft_;
   Histogram itl_;
   Histogram e2e_;

@@ -24,7 +24,7 @@ ServerContext::ServerContext(const ServerConfig& c, Engine& e, const text::Token
     : config(c),
       engine(e),
       tokenizer(t),
-      metrics(c.served_model_name.empty() ? "deepseek-v4-flash" : c.served_model_name) {
+      metrics(c.served_model_name.empty() ? "deepseek-v4-flash" : c.served_model_name, e.info().device) {
   prices.input = c.price_input;
   prices.cached_input = c.price_cached_input;
   prices.output = c.price_output;

@@ -25,6 +25,7 @@ const text::Tokenizer* test_tokenizer() {
 EngineInfo test_engine_info() {
   EngineInfo info;
   info.model_dir = "(scripted)";
+  info.device = "GPU 0 (scripted \"test\" device)";
   info.vocab_size = 129280;
   info.max_model_len = 4096;
   info.bos_token_id = 0;

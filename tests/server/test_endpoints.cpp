@@ -194,7 +194,8 @@ TEST_F(EndpointsTest, HealthVersionAndMetrics) {
   EXPECT_EQ(m->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const std::string& t = m->body;
   for (const char* name :
-       {"# TYPE dsv4:num_requests_running gauge", "# TYPE dsv4:num_requests_waiting gauge",
+       {"dsv4:engine_info{model_name=\"deepseek-v4-flash\",device=\"GPU 0 (scripted \\\"test\\\" device)\"} 1",
+        "# TYPE dsv4:num_requests_running gauge", "# TYPE dsv4:num_requests_waiting gauge",
         "# TYPE dsv4:kv_cache_usage_perc gauge",
         "dsv4:prefix_cache_queries_total{model_name=\"deepseek-v4-flash\"} 100",
         "dsv4:prefix_cache_hits_total{model_name=\"deepseek-v4-flash\"} 40", "# TYPE dsv4:prompt_tokens_total counter",
