@@ -52,11 +52,11 @@ CpuBackendOptions ModelRunOptions::backend_options() const {
   return b;
 }
 
-Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o) {
+Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o, const DeviceSpec& device) {
   ModelLoadOptions lo;
   // Reading every page up front shows progress on a terminal and moves the page-fault
-  // cost out of the first forward pass.
-  lo.prefault = !o.no_prefault && o.device == "cpu";  // a GPU upload reads each page once anyway
+  // cost out of the first forward pass. A GPU upload reads each page once anyway.
+  lo.prefault = !o.no_prefault && device.kind == DeviceKind::kCpu;
   lo.n_threads = o.backend_options().n_threads;
   TerminalProgress progress = TerminalProgress::for_stderr("loading " + o.model_dir);
   lo.progress = &progress;

@@ -58,8 +58,9 @@ struct EngineOptions {
 // "8GiB", "512MiB", "1.5GB", "1048576" -> bytes.
 Result<int64_t> parse_byte_size(const std::string& text);
 
-// Loads the model (with a progress line on a terminal when pre-faulting).
-Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o);
+// Loads the model for `device` (o.resolve_device()), with a progress line on a terminal when
+// pre-faulting (on the CPU only).
+Result<std::unique_ptr<LoadedModel>> load_for_run(const ModelRunOptions& o, const DeviceSpec& device);
 
 // Parses "1,2,3" or whitespace/comma separated ids.
 Result<std::vector<int32_t>> parse_token_list(const std::string& text);

@@ -91,7 +91,7 @@ Status run_logits(const LogitsOptions& o) {
   DSV4_ASSIGN_OR_RETURN(DeviceSpec device_spec, o.run.resolve_device());
   DSV4_ASSIGN_OR_RETURN(Numerics numerics, o.run.resolve_numerics());
   if (o.chunk <= 0) return invalid_argument("--chunk must be positive");
-  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<LoadedModel> m, load_for_run(o.run));
+  DSV4_ASSIGN_OR_RETURN(std::unique_ptr<LoadedModel> m, load_for_run(o.run, device_spec));
   DSV4_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, input_tokens(o, *m));
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t vocab = m->config.vocab_size;

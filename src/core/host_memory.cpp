@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -28,9 +29,10 @@ int64_t available_memory_bytes() {
 
 void* allocate_zeroed_host(size_t bytes, size_t alignment) {
   if (bytes > host_physical_memory_bytes()) return nullptr;
-  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;  // aligned_alloc wants a multiple
-  void* p = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
-  if (p != nullptr) std::memset(p, 0, rounded == 0 ? alignment : rounded);
+  // aligned_alloc wants a multiple of the alignment; an empty request still gets an address.
+  const size_t n = std::max<size_t>(1, (bytes + alignment - 1) / alignment) * alignment;
+  void* p = std::aligned_alloc(alignment, n);
+  if (p != nullptr) std::memset(p, 0, n);
   return p;
 }
 
