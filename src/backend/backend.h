@@ -25,6 +25,7 @@
 #include "dsv4k/moe.h"
 #include "dsv4k/numeric.h"
 #include "dsv4k/rope.h"
+#include "dsv4k/sampling.h"
 #include "dsv4/status.h"
 
 namespace dsv4 {
@@ -237,6 +238,16 @@ class Backend {
   virtual void moe_experts(const float* x, int64_t n, const int32_t* ids, const float* weights,
                            const ExpertWeights* experts, const MoeShape& s, ActQuant aq, const float* shared,
                            float* out, Round round) = 0;
+
+  // ---- sampling ----------------------------------------------------------------------
+  // The next tokens of logits rows [n, vocab] (rows ld apart) drawn with the host settings
+  // params [n], into the host arrays tokens and status [n]: for each row the token the
+  // engine's CPU sampler draws from the same logits and draw, or kSampleNeedsHost
+  // (dsv4k/sampling.h). Returns once they are written. A backend whose memory is the host's
+  // has no sampler of its own (the engine's sampler reads its logits in place): it returns
+  // false and writes nothing.
+  virtual bool sample_rows(const float* logits, int64_t n, int64_t vocab, int64_t ld,
+                           const dsv4k::SampleRowParams* params, int32_t* tokens, int32_t* status) = 0;
 };
 
 // Which kernels the CPU backend runs: the optimized ones, or the scalar references (a

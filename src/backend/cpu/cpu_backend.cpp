@@ -313,6 +313,12 @@ class CpuBackend final : public Backend {
     moe_experts_by_expert(*this, moe_, x, n, ids, weights, experts, s, aq, shared, out, round);
   }
 
+  // The logits are already host memory, where the engine's sampler reads them: nothing to do.
+  bool sample_rows(const float*, int64_t, int64_t, int64_t, const dsv4k::SampleRowParams*, int32_t*,
+                   int32_t*) override {
+    return false;
+  }
+
  private:
   static void copy_bytes(void* dst, const void* src, size_t bytes) {
     if (bytes > 0) std::memcpy(dst, src, bytes);

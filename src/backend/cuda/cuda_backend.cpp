@@ -28,6 +28,7 @@
 #include "cuda/norm.h"
 #include "cuda/quant.h"
 #include "cuda/rope.h"
+#include "cuda/sampling.h"
 
 namespace dsv4 {
 namespace {
@@ -295,6 +296,23 @@ class CudaBackend final : public Backend {
     moe_experts_by_expert(*this, moe_, x, n, ids, weights, experts, sh, aq, shared, out, round);
   }
 
+  // One block per row on the device; only the settings go up and the tokens come back, not
+  // the [n, vocab] logits.
+  bool sample_rows(const float* logits, int64_t n, int64_t vocab, int64_t ld, const dsv4k::SampleRowParams* params,
+                   int32_t* tokens, int32_t* status) override {
+    if (n == 0) return true;
+    const size_t param_bytes = static_cast<size_t>(n) * sizeof(dsv4k::SampleRowParams);
+    const size_t out_bytes = static_cast<size_t>(n) * sizeof(int32_t);
+    PoolBuffer& p = scratch(&sample_params_, param_bytes);
+    auto* out = scratch(&sample_out_, 2 * out_bytes).as<int32_t>();  // tokens, then status
+    must(rt_->copy(p.get(), params, param_bytes, CopyKind::kHostToDevice), "uploading sampling settings");
+    check(k::sample_rows(logits, n, vocab, ld, p.as<dsv4k::SampleRowParams>(), out, out + n, s()), "sample_rows", n,
+          vocab);
+    download(tokens, out, out_bytes);
+    download(status, out + n, out_bytes);
+    return true;
+  }
+
  private:
   void* s() const { return rt_->stream(); }
 
@@ -421,7 +439,7 @@ class CudaBackend final : public Backend {
   // Declared after rt_ so that they go back to its pool first.
   ExpertTableCache experts_;
   std::unique_ptr<cuda::LtFp8Gemm> lt_;  // null: every FP8 GEMM runs on the SIMT kernel
-  PoolBuffer q_, q_scale_, mix_, jobs_, attn_;  // scratch
+  PoolBuffer q_, q_scale_, mix_, jobs_, attn_, sample_params_, sample_out_;  // scratch
   PoolBuffer lt_xs_, lt_ws_, lt_d_;  // cuBLASLt's scale grids and staged output
   PoolBuffer moe_offsets_, moe_token_of_, moe_position_, moe_pw_, moe_g_, moe_u_, moe_h_, moe_ye_;  // grouped experts
   MoeByExpertScratch moe_;  // the loop over experts (its memory comes from allocate())
