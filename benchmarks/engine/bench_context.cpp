@@ -94,7 +94,7 @@ int run(int argc, char** argv) {
     int32_t tok = 1;
     t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < n_decode; ++i) {
-      Status st = model.forward({{tok}, {{0, T + i, 1}}, LogitsMode::kLast, false, {}}, cache, &r);
+      Status st = model.forward({{tok}, {{0, T + i, 1}}, LogitsMode::kLast, false, {}, {}}, cache, &r);
       if (!st.is_ok()) return std::fprintf(stderr, "%s\n", st.to_string().c_str()), 1;
       tok = static_cast<int32_t>((tok * 7 + 3) % c.vocab_size);
     }

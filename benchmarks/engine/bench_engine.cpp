@@ -72,14 +72,14 @@ int run(int argc, char** argv) {
 
   ForwardResult r;
   auto t0 = std::chrono::steady_clock::now();
-  Status st = model.forward({prompt, {{slot, 0, n_prompt}}, LogitsMode::kLast, false, {}}, cache, &r);
+  Status st = model.forward({prompt, {{slot, 0, n_prompt}}, LogitsMode::kLast, false, {}, {}}, cache, &r);
   const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!st.is_ok()) return std::fprintf(stderr, "%s\n", st.to_string().c_str()), 1;
 
   t0 = std::chrono::steady_clock::now();
   int32_t next = 1;
   for (int64_t i = 0; i < n_decode; ++i) {
-    st = model.forward({{next}, {{slot, n_prompt + i, 1}}, LogitsMode::kLast, false, {}}, cache, &r);
+    st = model.forward({{next}, {{slot, n_prompt + i, 1}}, LogitsMode::kLast, false, {}, {}}, cache, &r);
     if (!st.is_ok()) return std::fprintf(stderr, "%s\n", st.to_string().c_str()), 1;
     next = static_cast<int32_t>((next * 31 + 7) % c.vocab_size);
   }

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "dsv4k/sampling.h"
 
 namespace dsv4 {
 
@@ -30,11 +33,19 @@ struct ForwardBatch {
   // With kLast: which chunks want their last token's logits ([n_chunks]; empty: all).
   // A prefill chunk that does not end its prompt needs none, and the head is expensive.
   std::vector<uint8_t> logits_for_chunk;
+  // With kLast: chunks whose next token the backend may sample itself ([n_chunks]; empty:
+  // none), with the row's settings and draw (Sampler::device_row); nullopt for rows only the
+  // host can sample. Then only the tokens cross to the host, not the [vocab] logits row. A
+  // backend without a sampler of its own (the CPU's) leaves every row to the host.
+  std::vector<std::optional<dsv4k::SampleRowParams>> sample_on_device;
 };
 
 struct ForwardResult {
-  std::vector<float> logits;        // [n_logit_rows, vocab] fp32
+  std::vector<float> logits;        // [n_logit_rows, vocab] fp32 (rows the backend sampled: unset)
   std::vector<int64_t> logit_rows;  // [n_logit_rows] batch token index of each row
+  // [n_logit_rows] when the batch asked for sampling on the device: the token sampled there,
+  // or -1 for a row left to the host (its logits are in `logits`). Empty otherwise.
+  std::vector<int32_t> sampled;
   std::vector<float> hidden;        // [n_tokens, hc, d] when keep_hidden
 };
 

@@ -13,17 +13,22 @@ Model::Model(const ModelConfig& config, const ModelWeights& weights, Backend& ba
       freqs_(RopeFrequencies::for_config(config)) {}
 
 void Model::compute_logits(const float* X, int64_t n_tokens, const std::vector<StepSeq>& seqs, LogitsMode mode,
-                           const std::vector<uint8_t>& chunk_mask, const HcWeights& head_hc,
-                           const uint16_t* final_norm, ForwardResult* out) {
+                           const std::vector<uint8_t>& chunk_mask, const SampleOnDevice& sample_on_device,
+                           const HcWeights& head_hc, const uint16_t* final_norm, ForwardResult* out) {
   const int64_t d = config_.hidden_size;
   const int64_t w = config_.hc_mult * d;
   out->logits.clear();
   out->logit_rows.clear();
+  out->sampled.clear();
+  row_sampling_.clear();
   switch (mode) {
     case LogitsMode::kNone: return;
     case LogitsMode::kLast:
       for (size_t i = 0; i < seqs.size(); ++i)
-        if (chunk_mask.empty() || chunk_mask[i]) out->logit_rows.push_back(seqs[i].begin + seqs[i].n - 1);
+        if (chunk_mask.empty() || chunk_mask[i]) {
+          out->logit_rows.push_back(seqs[i].begin + seqs[i].n - 1);
+          if (!sample_on_device.empty()) row_sampling_.push_back(sample_on_device[i]);
+        }
       break;
     case LogitsMode::kAll:
       for (int64_t t = 0; t < n_tokens; ++t) out->logit_rows.push_back(t);
@@ -47,7 +52,7 @@ void Model::compute_logits(const float* X, int64_t n_tokens, const std::vector<S
   // Logits are fp32 from the bf16 head weight (spec §2.6).
   backend_.linear(y_.data(), m, d, WeightRef::of(weights_.head), ActQuant::kNone, logits_.data(), config_.vocab_size,
                   Round::kNone);
-  out->logits = logits_.to_host(backend_);
+  readback_.read(backend_, logits_.data(), m, config_.vocab_size, row_sampling_, out);
 }
 
 void Model::expand_streams(const float* rows, float* streams, int64_t n) {
@@ -63,6 +68,10 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
   if (!batch.logits_for_chunk.empty() && batch.logits_for_chunk.size() != batch.chunks.size())
     return invalid_argument("logits_for_chunk has " + std::to_string(batch.logits_for_chunk.size()) +
                             " entries for " + std::to_string(batch.chunks.size()) + " chunks");
+  if (!batch.sample_on_device.empty() &&
+      (batch.sample_on_device.size() != batch.chunks.size() || batch.logits != LogitsMode::kLast))
+    return invalid_argument("sample_on_device has " + std::to_string(batch.sample_on_device.size()) + " entries for " +
+                            std::to_string(batch.chunks.size()) + " chunks (it needs one per chunk, with kLast logits)");
   const int64_t n = layout.n_tokens;
   const int64_t d = config_.hidden_size;
   const int64_t hc = config_.hc_mult;
@@ -81,7 +90,8 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
     block_.forward(ctx, l, weights_.layers[static_cast<size_t>(l)], X_.data());
 
   if (batch.keep_hidden) out->hidden = X_.to_host(backend_);
-  compute_logits(X_.data(), n, layout.seqs, batch.logits, batch.logits_for_chunk, weights_.hc_head, weights_.norm, out);
+  compute_logits(X_.data(), n, layout.seqs, batch.logits, batch.logits_for_chunk, batch.sample_on_device,
+                 weights_.hc_head, weights_.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMain, s.end_pos());
   return Status::ok();
 }
@@ -121,7 +131,7 @@ Status Model::forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* 
   backend_.add(X_.data(), tmp_.data(), X_.data(), n * hc * d, round);
 
   block_.forward(ctx, config_.num_hidden_layers, mw.block, X_.data());
-  compute_logits(X_.data(), n, layout.seqs, batch.logits, {}, mw.hc_head, mw.norm, out);
+  compute_logits(X_.data(), n, layout.seqs, batch.logits, {}, {}, mw.hc_head, mw.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMtp, s.end_pos());
   return Status::ok();
 }

@@ -16,6 +16,7 @@
 #include "backend/backend_array.h"
 #include "model/kv_cache.h"
 #include "model/layers/block.h"
+#include "model/logits_readback.h"
 #include "model/rope_tables.h"
 #include "model/weights.h"
 
@@ -39,10 +40,12 @@ class Model {
  private:
   // streams [n, hc, d] = hc copies of rows [n, d].
   void expand_streams(const float* rows, float* streams, int64_t n);
-  // Rows of X [n, hc, d] whose logits are wanted -> out->logits.
+  using SampleOnDevice = std::vector<std::optional<dsv4k::SampleRowParams>>;
+  // Rows of X [n, hc, d] whose logits are wanted -> out->logits, or out->sampled for the rows
+  // of chunks that sample_on_device lets the backend sample.
   void compute_logits(const float* X, int64_t n_tokens, const std::vector<StepSeq>& seqs, LogitsMode mode,
-                      const std::vector<uint8_t>& chunk_mask, const HcWeights& head_hc, const uint16_t* final_norm,
-                      ForwardResult* out);
+                      const std::vector<uint8_t>& chunk_mask, const SampleOnDevice& sample_on_device,
+                      const HcWeights& head_hc, const uint16_t* final_norm, ForwardResult* out);
 
   const ModelConfig& config_;
   const ModelWeights& weights_;
@@ -59,6 +62,8 @@ class Model {
   BackendArray<float> sel_;       // [m, hc, d] their streams
   BackendArray<float> y_;         // [m, d]
   BackendArray<float> logits_;    // [m, vocab]
+  SampleOnDevice row_sampling_;   // [m] or empty: sample_on_device by logits row
+  LogitsReadback readback_;
 };
 
 }  // namespace dsv4

@@ -118,12 +118,16 @@ TEST(Forward, RejectsBadBatchesWithoutTouchingTheCache) {
     EXPECT_NE(st.message().find(part), std::string::npos) << st.message();
     EXPECT_EQ(cache->length(slot, CacheStream::kMain), 0);
   };
-  expect_error({{5, 6}, {{slot, 3, 2}}, LogitsMode::kLast, false, {}}, "starts at position 3 but the cache holds 0");
-  expect_error({{5, 6}, {{slot, 0, 3}}, LogitsMode::kLast, false, {}}, "the chunks cover 3 tokens but the batch has 2");
-  expect_error({{5, 6000}, {{slot, 0, 2}}, LogitsMode::kLast, false, {}}, "has id 6000, outside the vocabulary [0, 1024)");
-  expect_error({{5, -1}, {{slot, 0, 2}}, LogitsMode::kLast, false, {}}, "has id -1");
-  expect_error({{5, 6}, {{slot, 0, 1}, {slot, 1, 1}}, LogitsMode::kLast, false, {}}, "a slot may appear once per batch");
-  expect_error({{5}, {{slot, 0, 0}}, LogitsMode::kLast, false, {}}, "has no tokens");
+  expect_error({{5, 6}, {{slot, 3, 2}}, LogitsMode::kLast, false, {}, {}}, "starts at position 3 but the cache holds 0");
+  expect_error({{5, 6}, {{slot, 0, 3}}, LogitsMode::kLast, false, {}, {}}, "the chunks cover 3 tokens but the batch has 2");
+  expect_error({{5, 6000}, {{slot, 0, 2}}, LogitsMode::kLast, false, {}, {}}, "has id 6000, outside the vocabulary [0, 1024)");
+  expect_error({{5, -1}, {{slot, 0, 2}}, LogitsMode::kLast, false, {}, {}}, "has id -1");
+  expect_error({{5, 6}, {{slot, 0, 1}, {slot, 1, 1}}, LogitsMode::kLast, false, {}, {}}, "a slot may appear once per batch");
+  expect_error({{5}, {{slot, 0, 0}}, LogitsMode::kLast, false, {}, {}}, "has no tokens");
+  expect_error({{5, 6}, {{slot, 0, 2}}, LogitsMode::kLast, false, {}, {std::nullopt, std::nullopt}},
+               "sample_on_device has 2 entries for 1 chunks");
+  expect_error({{5, 6}, {{slot, 0, 2}}, LogitsMode::kAll, false, {}, {dsv4k::SampleRowParams{}}},
+               "with kLast logits");
 }
 
 }  // namespace
