@@ -85,6 +85,7 @@ struct EngineMetrics {
   int64_t prefix_cache_hits = 0;      // prompt tokens found
   int64_t prompt_tokens = 0;          // totals since start
   int64_t generation_tokens = 0;
+  int64_t device_sampled_tokens = 0;  // generated tokens the backend sampled (the rest: the host)
   int64_t requests_finished = 0;
   int64_t requests_cancelled = 0;
   int64_t preemptions = 0;

@@ -252,6 +252,7 @@ void EngineImpl::run_step() {
   }
   prepare_cache(plan);
   build_forward_batch(plan, *sched_, &batch_);
+  plan_device_sampling(plan);
   ForwardResult& result = result_;
   const Status st = forward_->forward(batch_, *cache_, &result);
   if (!st.is_ok()) {
@@ -266,12 +267,29 @@ void EngineImpl::run_step() {
   publish_metrics();
 }
 
+void EngineImpl::plan_device_sampling(const StepPlan& plan) {
+  batch_.sample_on_device.assign(plan.items.size(), std::nullopt);
+  for (size_t i = 0; i < plan.items.size(); ++i) {
+    const StepItem& it = plan.items[i];
+    if (!it.sample) continue;
+    auto own = owner_.find(it.seq);
+    if (own == owner_.end()) continue;
+    const Request& r = *requests_.at(own->second.first);
+    // The first token of n > 1 choices: every choice draws from this one row, on the host.
+    if (!r.forked && r.choices.size() > 1) continue;
+    const Choice& c = r.choices[static_cast<size_t>(own->second.second)];
+    if (c.finished) continue;
+    batch_.sample_on_device[i] = sampler_->device_row(r.req.sampling, *c.sampling);
+  }
+}
+
 void EngineImpl::sample_items(const StepPlan& plan, const ForwardResult& result) {
   const int64_t vocab = info_.vocab_size;
   int64_t row = 0;
   for (const StepItem& it : plan.items) {
     if (!it.sample) continue;
     const std::span<const float> logits(result.logits.data() + row * vocab, static_cast<size_t>(vocab));
+    const int32_t device_token = result.sampled.empty() ? -1 : result.sampled[static_cast<size_t>(row)];
     ++row;
     auto own = owner_.find(it.seq);
     if (own == owner_.end()) continue;  // cancelled during the step
@@ -289,7 +307,14 @@ void EngineImpl::sample_items(const StepPlan& plan, const ForwardResult& result)
       if (requests_.count(req_id) == 0) break;
       Choice& c = r.choices[static_cast<size_t>(ci)];
       if (c.finished) continue;
-      const GeneratedToken tok = sampler_->sample(logits, r.req.sampling, *c.sampling);
+      GeneratedToken tok;
+      if (device_token >= 0) {
+        // Only rows without logprobs are sampled there (Sampler::device_row): the token is all.
+        tok.token = device_token;
+        ++counters_.device_sampled_tokens;
+      } else {
+        tok = sampler_->sample(logits, r.req.sampling, *c.sampling);
+      }
       accept_token(r, c, tok);
     }
   }

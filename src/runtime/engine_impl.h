@@ -85,6 +85,8 @@ class EngineImpl final : public Engine {
   void cancel_request(uint64_t id, FinishReason reason, const std::string& error);
   void run_step();
   void prepare_cache(const StepPlan& plan);
+  // The chunks of this step whose next token the backend may sample (batch_.sample_on_device).
+  void plan_device_sampling(const StepPlan& plan);
   void sample_items(const StepPlan& plan, const ForwardResult& result);
   void fork_choices(Request& r, int32_t parent_slot);
   // Appends a sampled token to a choice; returns true if the choice finished.

@@ -132,6 +132,9 @@ std::string ServerMetrics::render(const EngineMetrics& m) const {
           static_cast<double>(m.prefix_cache_hits));
   counter(&out, "dsv4:prompt_tokens_total", l, "Prefill tokens processed.", static_cast<double>(m.prompt_tokens));
   counter(&out, "dsv4:generation_tokens_total", l, "Generated tokens.", static_cast<double>(m.generation_tokens));
+  counter(&out, "dsv4:device_sampled_tokens_total", l,
+          "Generated tokens sampled on the device (only their ids crossed to the host).",
+          static_cast<double>(m.device_sampled_tokens));
   counter(&out, "dsv4:num_preemptions_total", l, "Preemptions of running requests.",
           static_cast<double>(m.preemptions));
   counter(&out, "dsv4:engine_steps_total", l, "Engine steps (one ragged-batch forward each).",

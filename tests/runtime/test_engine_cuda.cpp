@@ -4,23 +4,28 @@
 // (not the engine: the two engines could diverge legitimately after a near-tie): every token
 // the device engine picks greedily must be a top choice of the CPU model at that position,
 // teacher-forced on the same tokens, with the same log-probability to within the kernels'
-// rounding differences.
+// rounding differences. Sampled requests without logprobs draw their tokens on the device;
+// those must be the CPU sampler's draws from the CPU model's logits.
 //
 // Over the host emulation (label model-emu) this checks the engine's wiring to a device
 // backend in every CI run; on a GPU (label gpu) also the device arithmetic.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../model/cuda_model_backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "engine_fixture.h"
 #include "model/model.h"
+#include "runtime/sampler.h"
 #include "runtime/standalone_kv_cache.h"
 
 namespace dsv4::testing {
@@ -58,9 +63,8 @@ class CudaEngine : public ::testing::Test {
     engine_ = std::move(e).value();
   }
 
-  // Teacher-forces prompt + generated on the CPU model and checks each generated token.
-  void expect_cpu_agrees(const std::vector<int32_t>& prompt, const std::vector<GeneratedToken>& generated,
-                         const char* what) {
+  // The CPU model's logits, teacher-forced on prompt + generated: row i predicts generated[i].
+  std::vector<float> cpu_logits(const std::vector<int32_t>& prompt, const std::vector<GeneratedToken>& generated) {
     std::unique_ptr<LoadedModel> cpu_model = in_memory_model(config_, kSeed);
     std::unique_ptr<Backend> cpu = make_cpu_backend({2, CpuKernels::kFast});
     Model model(config_, *cpu_model->weights, *cpu, Numerics::exact());
@@ -74,12 +78,22 @@ class CudaEngine : public ::testing::Test {
     b.chunks = {{slot, 0, static_cast<int64_t>(seq.size())}};
     b.logits = LogitsMode::kAll;
     ForwardResult r;
-    ASSERT_TRUE(model.forward(b, cache, &r).is_ok());
+    EXPECT_TRUE(model.forward(b, cache, &r).is_ok());
+    const auto first = static_cast<size_t>(prompt.size() - 1) * static_cast<size_t>(config_.vocab_size);
+    return first <= r.logits.size() ? std::vector<float>(r.logits.begin() + static_cast<std::ptrdiff_t>(first), r.logits.end())
+                                    : std::vector<float>{};
+  }
+
+  // Teacher-forces prompt + generated on the CPU model and checks each generated token.
+  void expect_cpu_agrees(const std::vector<int32_t>& prompt, const std::vector<GeneratedToken>& generated,
+                         const char* what) {
+    const std::vector<float> logits = cpu_logits(prompt, generated);
     const int64_t vocab = config_.vocab_size;
+    ASSERT_EQ(logits.size(), generated.size() * static_cast<size_t>(vocab)) << what;
     int64_t exact_argmax = 0;
     double worst_gap = 0.0, worst_lp = 0.0;
     for (size_t i = 0; i < generated.size(); ++i) {
-      const float* row = r.logits.data() + (static_cast<int64_t>(prompt.size()) - 1 + static_cast<int64_t>(i)) * vocab;
+      const float* row = logits.data() + static_cast<int64_t>(i) * vocab;
       const float best = *std::max_element(row, row + vocab);
       double scale = 0.0, z = 0.0;
       for (int64_t v = 0; v < vocab; ++v) scale = std::max(scale, std::abs(static_cast<double>(row[v])));
@@ -138,6 +152,44 @@ TEST_F(CudaEngine, GreedyTokensAreTheCpuModelsTopChoices) {
   expect_cpu_agrees(pb, b.tokens[0], "request b, choice 0");
   expect_cpu_agrees(pb, b.tokens[1], "request b, choice 1");
   EXPECT_EQ(engine_->metrics().requests_finished, 2);
+}
+
+// A sampled request (temperature, top-p, top-k, seeded) without logprobs: every token is drawn
+// on the device and only its id comes back. Each must be the token the engine's CPU sampler
+// draws, with the same seed and step, from the CPU model's logits (teacher-forced): the
+// device sampler's contract, end to end through the engine.
+TEST_F(CudaEngine, SampledTokensAreDrawnOnTheDeviceAsTheCpuSamplerDrawsThem) {
+  const int32_t n_new = 8;
+  const std::vector<int32_t> prompt = random_prompt(70, config_.vocab_size, 9);
+  GenerationRequest req;
+  req.prompt = prompt;
+  req.sampling.temperature = 0.9;
+  req.sampling.top_p = 0.95;
+  req.sampling.top_k = 200;
+  req.sampling.seed = 11;
+  req.sampling.max_tokens = n_new;
+  req.sampling.ignore_eos = true;
+  auto st = engine_->submit(req);
+  ASSERT_TRUE(st.is_ok()) << st.status().to_string();
+  const Completion c = drain(**st);
+  ASSERT_EQ(c.tokens[0].size(), static_cast<size_t>(n_new));
+  // Metrics are published at the end of the step that finished the request.
+  for (int i = 0; i < 200 && engine_->metrics().device_sampled_tokens < n_new; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(engine_->metrics().device_sampled_tokens, n_new);
+
+  const std::vector<float> logits = cpu_logits(prompt, c.tokens[0]);
+  ASSERT_EQ(logits.size(), static_cast<size_t>(n_new * config_.vocab_size));
+  Sampler sampler(SamplerConfig{config_.vocab_size, {static_cast<int32_t>(config_.eos_token_id)}});
+  SequenceSamplingState state(std::make_shared<const PromptTokenSet>(prompt, config_.vocab_size),
+                              SamplerRng(*req.sampling.seed, 0));
+  for (int32_t i = 0; i < n_new; ++i) {
+    const std::span<const float> row(logits.data() + static_cast<int64_t>(i) * config_.vocab_size,
+                                     static_cast<size_t>(config_.vocab_size));
+    EXPECT_EQ(c.tokens[0][static_cast<size_t>(i)].token, sampler.sample(row, req.sampling, state).token)
+        << "token " << i;
+    state.append(c.tokens[0][static_cast<size_t>(i)].token);
+  }
 }
 
 // The second request with the same prompt resumes from the first one's cached pages and

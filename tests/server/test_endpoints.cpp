@@ -199,7 +199,7 @@ TEST_F(EndpointsTest, HealthVersionAndMetrics) {
         "# TYPE dsv4:kv_cache_usage_perc gauge",
         "dsv4:prefix_cache_queries_total{model_name=\"deepseek-v4-flash\"} 100",
         "dsv4:prefix_cache_hits_total{model_name=\"deepseek-v4-flash\"} 40", "# TYPE dsv4:prompt_tokens_total counter",
-        "# TYPE dsv4:generation_tokens_total counter",
+        "# TYPE dsv4:generation_tokens_total counter", "# TYPE dsv4:device_sampled_tokens_total counter",
         "dsv4:request_success_total{model_name=\"deepseek-v4-flash\",finished_reason=\"stop\"} 1",
         "# TYPE dsv4:time_to_first_token_seconds histogram",
         "dsv4:time_to_first_token_seconds_bucket{model_name=\"deepseek-v4-flash\",le=\"+Inf\"} 1",
