@@ -1,20 +1,72 @@
 // The CUDA runtime's DeviceRuntime (see device_runtime.h): one non-blocking stream, a
-// DevicePool over cudaMalloc, checked async copies.
+// DevicePool over cudaMalloc, checked async copies, small uploads staged through pinned memory.
+#include <cstring>
+#include <memory>
+#include <vector>
+
 #include "backend/cuda/cuda_runtime.h"
 #include "backend/cuda/device_runtime.h"
+#include "backend/cuda/staging_ring.h"
 #include "backend/cuda_device.h"
 
 namespace dsv4 {
 namespace {
 
+// The staging ring's size, and the largest upload that goes through it. A decode step's
+// uploads are a few KB each; larger ones (weights at load time, a long prefill's tables)
+// are rare enough to take the driver's own path.
+constexpr size_t kStagingBytes = size_t{16} << 20;
+constexpr size_t kMaxStagedUpload = size_t{1} << 20;
+
+// The staging ring's fences: events recorded on the stream, reused once they have passed.
+class StreamFences final : public cuda::StagingFences {
+ public:
+  explicit StreamFences(void* stream) : stream_(stream) {}
+  Result<int64_t> record() override {
+    int64_t id = 0;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+    } else {
+      Result<cuda::Event> e = cuda::Event::create(false);
+      if (!e.is_ok()) return e.status();
+      events_.push_back(std::move(e).value());
+      id = static_cast<int64_t>(events_.size()) - 1;
+    }
+    const Status st = events_[static_cast<size_t>(id)].record(stream_);
+    if (!st.is_ok()) {
+      free_.push_back(id);
+      return st;
+    }
+    return id;
+  }
+  Status wait(int64_t fence) override {
+    const Status st = events_[static_cast<size_t>(fence)].synchronize();
+    free_.push_back(fence);
+    return st;
+  }
+
+ private:
+  void* stream_;
+  std::vector<cuda::Event> events_;
+  std::vector<int64_t> free_;
+};
+
 class CudaDeviceRuntime final : public DeviceRuntime {
  public:
-  CudaDeviceRuntime(int device, std::string name, cuda::Stream stream)
-      : device_(device), name_(std::move(name)), stream_(std::move(stream)), raw_(device), pool_(raw_) {}
+  CudaDeviceRuntime(int device, std::string name, cuda::Stream stream, cuda::PinnedHostMemory staging)
+      : device_(device), name_(std::move(name)), stream_(std::move(stream)), raw_(device), pool_(raw_),
+        staging_(std::move(staging)), fences_(stream_.handle()), ring_(staging_.data(), staging_.bytes(), fences_) {}
+  // Copies queued from the staging ring may still be reading it.
+  ~CudaDeviceRuntime() override { (void)stream_.synchronize(); }
+  CudaDeviceRuntime(const CudaDeviceRuntime&) = delete;
+  CudaDeviceRuntime& operator=(const CudaDeviceRuntime&) = delete;
+
   std::string name() const override { return name_; }
   void* stream() const override { return stream_.handle(); }
   DevicePool& pool() override { return pool_; }
   Status copy(void* dst, const void* src, size_t bytes, CopyKind kind) override {
+    if (kind == CopyKind::kHostToDevice && bytes > 0 && bytes <= kMaxStagedUpload) return staged_upload(dst, src, bytes);
     return cuda::copy_async(dst, src, bytes, kind, stream());
   }
   Status copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
@@ -36,11 +88,24 @@ class CudaDeviceRuntime final : public DeviceRuntime {
   Status bind_thread() override { return cuda::set_device(device_); }
 
  private:
+  // The bytes are copied into the ring, and the device copies them from there in stream order.
+  Status staged_upload(void* dst, const void* src, size_t bytes) {
+    Result<uint8_t*> region = ring_.acquire(bytes);
+    if (!region.is_ok()) return region.status().with_context("staging an upload of " + std::to_string(bytes) + " bytes");
+    std::memcpy(*region, src, bytes);
+    const Status copied = cuda::copy_async(dst, *region, bytes, CopyKind::kHostToDevice, stream());
+    const Status fenced = ring_.queued();  // even after a failed copy, so that the ring stays usable
+    return copied.is_ok() ? fenced : copied;
+  }
+
   int device_;
   std::string name_;
   cuda::Stream stream_;
   cuda::RawAllocator raw_;
   DevicePool pool_;
+  cuda::PinnedHostMemory staging_;
+  StreamFences fences_;
+  cuda::StagingRing ring_;  // after the memory and fences it uses
 };
 
 }  // namespace
@@ -58,8 +123,11 @@ Result<std::unique_ptr<DeviceRuntime>> make_cuda_device_runtime(int device) {
   DSV4_RETURN_IF_ERROR(cuda::set_device(device));
   Result<cuda::Stream> stream = cuda::Stream::create();
   if (!stream.is_ok()) return stream.status();
+  Result<cuda::PinnedHostMemory> staging = cuda::PinnedHostMemory::allocate(kStagingBytes);
+  if (!staging.is_ok()) return staging.status().with_context("the upload staging ring");
   std::unique_ptr<DeviceRuntime> rt = std::make_unique<CudaDeviceRuntime>(
-      device, "GPU " + std::to_string(device) + " (" + info->name + ")", std::move(stream).value());
+      device, "GPU " + std::to_string(device) + " (" + info->name + ")", std::move(stream).value(),
+      std::move(staging).value());
   return rt;
 }
 

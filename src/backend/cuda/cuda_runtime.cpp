@@ -70,6 +70,21 @@ Result<float> Event::elapsed_ms(const Event& start, const Event& end) {
   return ms;
 }
 
+// ---- Pinned host memory --------------------------------------------------------------
+
+namespace {
+void free_pinned(void* p) { (void)cudaFreeHost(p); }
+}  // namespace
+
+Result<PinnedHostMemory> PinnedHostMemory::allocate(size_t bytes) {
+  void* p = nullptr;
+  DSV4_RETURN_IF_ERROR(status_of(cudaMallocHost(&p, bytes), "cudaMallocHost(" + std::to_string(bytes) + " bytes)"));
+  PinnedHostMemory out;
+  out.h_ = UniqueHandle(p, free_pinned);
+  out.bytes_ = bytes;
+  return out;
+}
+
 // ---- Graph --------------------------------------------------------------------------
 
 Graph::Graph(Graph&& o) noexcept : graph_(std::exchange(o.graph_, nullptr)), exec_(std::exchange(o.exec_, nullptr)) {}

@@ -85,6 +85,18 @@ class Event {
   UniqueHandle h_;
 };
 
+// Page-locked host memory (cudaMallocHost), which copies read without staging it.
+class PinnedHostMemory {
+ public:
+  static Result<PinnedHostMemory> allocate(size_t bytes);
+  uint8_t* data() const { return static_cast<uint8_t*>(h_.get()); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  UniqueHandle h_;
+  size_t bytes_ = 0;
+};
+
 // Work captured from a stream once (begin_capture .. end_capture) and replayed with one
 // launch: decode steps at fixed padded batch sizes are captured and replayed.
 class Graph {
