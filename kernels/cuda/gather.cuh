@@ -5,12 +5,17 @@
 // packed-byte rows padded to 4): one flat, row-major grid-stride loop over the n x words
 // outputs, so consecutive threads touch consecutive words of a row (coalesced on both sides)
 // and a short row does not leave a block idle. Words move as integers: NaN payloads survive.
+//
+// copy_spans is the batched memcpy of the forward pass's per-sequence moves (compressor carry
+// rows to and from the cache): blockIdx.y walks the spans, blockIdx.x strides over a span's
+// words, so one launch replaces a copy call per span.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "cuda/compat.cuh"
+#include "dsv4k/gather.h"
 
 namespace dsv4k::cuda {
 
@@ -28,6 +33,17 @@ DSV4_GLOBAL void gather_rows_kernel(const uint32_t* src, int64_t src_pitch, cons
     const int64_t i = f / words;
     const int64_t w = f % words;
     dst[i * dst_pitch + w] = src[static_cast<int64_t>(idx[i]) * src_pitch + w];
+  }
+}
+
+// Span s (s = blockIdx.y, striding by gridDim.y) word by word, blocks of x striding over it.
+DSV4_GLOBAL void copy_spans_kernel(const CopySpan* spans, int64_t n) {
+  for (int64_t s = blockIdx.y; s < n; s += gridDim.y) {
+    const CopySpan sp = spans[s];
+    const int64_t words = sp.bytes / 4;
+    const auto* src = static_cast<const uint32_t*>(sp.src);
+    auto* dst = static_cast<uint32_t*>(sp.dst);
+    for (int64_t w = dsv4cu::first_index(); w < words; w += dsv4cu::grid_stride()) dst[w] = src[w];
   }
 }
 
@@ -52,6 +68,20 @@ inline cudaError_t launch_gather_rows(const void* src, size_t src_pitch, const i
   return dsv4cu::launch(d::gather_rows_kernel, grid, dim3(kGatherThreads), 0, stream,
                         static_cast<const uint32_t*>(src), static_cast<int64_t>(src_pitch / 4), idx, n, words,
                         static_cast<uint32_t*>(dst), static_cast<int64_t>(dst_pitch / 4));
+}
+
+// ref::copy_spans over a device array of spans whose pointers and sizes are multiples of 4;
+// max_bytes (the largest span) sizes the grid's x. n <= 0 or max_bytes <= 0 launches nothing.
+inline constexpr int64_t kCopySpanMaxBlocksX = 64;   // per span: 64 x 256 words in flight
+inline constexpr int64_t kCopySpanMaxBlocksY = 65535;  // the grid's y limit; more spans stride
+// (max_blocks_y: tests make it small to reach the striding over spans.)
+inline cudaError_t launch_copy_spans(const CopySpan* spans, int64_t n, int64_t max_bytes, dsv4cu::Stream stream,
+                                     int64_t max_blocks_y = kCopySpanMaxBlocksY) {
+  if (n <= 0 || max_bytes <= 0) return cudaSuccess;
+  if (max_bytes % 4 != 0 || max_blocks_y < 1) return dsv4cu::kInvalidValue;
+  const dim3 x = dsv4cu::grid_for(max_bytes / 4, kGatherThreads, kCopySpanMaxBlocksX);
+  const dim3 grid(x.x, static_cast<unsigned>(n < max_blocks_y ? n : max_blocks_y));
+  return dsv4cu::launch(gather_detail::copy_spans_kernel, grid, dim3(kGatherThreads), 0, stream, spans, n);
 }
 
 // ref::fill_f32; n <= 0 launches nothing.

@@ -18,6 +18,7 @@
 #include "dsv4k/attention.h"
 #include "dsv4k/compressor.h"
 #include "dsv4k/elementwise.h"
+#include "dsv4k/gather.h"
 #include "dsv4k/gemm.h"
 #include "dsv4k/hc.h"
 #include "dsv4k/indexer.h"
@@ -152,6 +153,11 @@ class Backend {
   // the backend's memory, each a valid row of src. row_bytes and both pitches are multiples of 4.
   virtual void gather_rows(const void* src, size_t src_pitch, const int32_t* idx, int64_t n, size_t row_bytes,
                            void* dst, size_t dst_pitch) = 0;
+  // The n copies of spans (a host array; its pointers point into the backend's memory) as one
+  // operation: a device backend makes one launch where a copy per span would make n. Sizes
+  // and pointers are multiples of 4; no destination overlaps another span's source or
+  // destination.
+  virtual void copy_spans(const dsv4k::CopySpan* spans, int64_t n) = 0;
 
   // ---- dense algebra -----------------------------------------------------------
   // y [m, w.n()] = round(x [m, w.k()] · Wᵀ); rows ldx / ldy apart.

@@ -80,6 +80,7 @@ class CpuBackend final : public Backend {
       copy_bytes(static_cast<uint8_t*>(dst) + static_cast<size_t>(i) * dst_pitch,
                  static_cast<const uint8_t*>(src) + static_cast<size_t>(idx[i]) * src_pitch, row_bytes);
   }
+  void copy_spans(const dsv4k::CopySpan* spans, int64_t n) override { dsv4k::ref::copy_spans(spans, n); }
 
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
               Round round) override {

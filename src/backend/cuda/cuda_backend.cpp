@@ -106,6 +106,26 @@ class CudaBackend final : public Backend {
                                 std::to_string(dst_pitch) + ", all multiples of 4?) failed: " + rt_->error_name(err));
   }
 
+  // The span list goes up like the compressor's jobs (rewritten only after the launch that read
+  // the previous one, in stream order); the alignment the kernel assumes is checked here, where
+  // the spans are host values.
+  void copy_spans(const dsv4k::CopySpan* spans, int64_t n) override {
+    int64_t max_bytes = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const dsv4k::CopySpan& sp = spans[i];
+      DSV4_CHECK_MSG(sp.bytes % 4 == 0 && reinterpret_cast<uintptr_t>(sp.dst) % 4 == 0 &&
+                         reinterpret_cast<uintptr_t>(sp.src) % 4 == 0,
+                     "CUDA backend: copy_spans span " + std::to_string(i) + " of " + std::to_string(sp.bytes) +
+                         " bytes is not whole aligned words");
+      max_bytes = std::max(max_bytes, sp.bytes);
+    }
+    if (n == 0 || max_bytes == 0) return;
+    const size_t bytes = static_cast<size_t>(n) * sizeof(dsv4k::CopySpan);
+    PoolBuffer& buf = scratch(&spans_, bytes);
+    must(rt_->copy(buf.get(), spans, bytes, CopyKind::kHostToDevice), "uploading copy spans");
+    check(k::copy_spans(buf.as<dsv4k::CopySpan>(), n, max_bytes, s()), "copy_spans");
+  }
+
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
               Round round) override {
     if (m == 0) return;
@@ -439,7 +459,7 @@ class CudaBackend final : public Backend {
   // Declared after rt_ so that they go back to its pool first.
   ExpertTableCache experts_;
   std::unique_ptr<cuda::LtFp8Gemm> lt_;  // null: every FP8 GEMM runs on the SIMT kernel
-  PoolBuffer q_, q_scale_, mix_, jobs_, attn_, sample_params_, sample_out_;  // scratch
+  PoolBuffer q_, q_scale_, mix_, jobs_, spans_, attn_, sample_params_, sample_out_;  // scratch
   PoolBuffer lt_xs_, lt_ws_, lt_d_;  // cuBLASLt's scale grids and staged output
   PoolBuffer moe_offsets_, moe_token_of_, moe_position_, moe_pw_, moe_g_, moe_u_, moe_h_, moe_ye_;  // grouped experts
   MoeByExpertScratch moe_;  // the loop over experts (its memory comes from allocate())

@@ -15,9 +15,10 @@ int64_t carry_slot(int64_t pos, int64_t blk0, int64_t ratio, bool overlap) {
   return pos < blk0 * ratio ? pos - (blk0 - 1) * ratio : ratio + (pos - blk0 * ratio);
 }
 
-// Copies n rows of `width` floats (a contiguous run) within the backend's memory.
-void copy_rows(Backend& be, float* dst, const float* src, int64_t n, int64_t width) {
-  if (n > 0) be.copy(dst, src, static_cast<size_t>(n * width) * sizeof(float));
+// A copy of n rows of `width` floats (a contiguous run) within the backend's memory, added
+// to the step's list: all of them run as one Backend::copy_spans.
+void add_rows(std::vector<dsv4k::CopySpan>* spans, float* dst, const float* src, int64_t n, int64_t width) {
+  if (n > 0) spans->push_back({dst, src, n * width * static_cast<int64_t>(sizeof(float))});
 }
 
 }  // namespace
@@ -37,6 +38,7 @@ void CompressorRunner::build_extended(const StepContext& ctx, int64_t layer, Row
   }
   ext_kv_.resize(be, static_cast<size_t>(total * width));
   ext_z_.resize(be, static_cast<size_t>(total * width));
+  spans_.clear();
   for (size_t i = 0; i < lay.seqs.size(); ++i) {
     const StepSeq& s = lay.seqs[i];
     const SeqPlan& p = plans_[i];
@@ -48,18 +50,19 @@ void CompressorRunner::build_extended(const StepContext& ctx, int64_t layer, Row
     if (n_carried > 0) {
       const int64_t slot0 = carry_slot(p.ext_pos, s.start_pos / ratio, ratio, overlap);
       DSV4_CHECK(slot0 >= 0 && slot0 + n_carried <= carry.n_slots);
-      copy_rows(be, ext_kv_.data() + p.ext_begin * width, carry.kv + slot0 * width, n_carried, width);
-      copy_rows(be, ext_z_.data() + p.ext_begin * width, carry.score + slot0 * width, n_carried, width);
+      add_rows(&spans_, ext_kv_.data() + p.ext_begin * width, carry.kv + slot0 * width, n_carried, width);
+      add_rows(&spans_, ext_z_.data() + p.ext_begin * width, carry.score + slot0 * width, n_carried, width);
     }
-    copy_rows(be, ext_kv_.data() + (p.ext_begin + n_carried) * width, kv_.data() + s.begin * width, s.n, width);
-    copy_rows(be, ext_z_.data() + (p.ext_begin + n_carried) * width, z_.data() + s.begin * width, s.n, width);
+    add_rows(&spans_, ext_kv_.data() + (p.ext_begin + n_carried) * width, kv_.data() + s.begin * width, s.n, width);
+    add_rows(&spans_, ext_z_.data() + (p.ext_begin + n_carried) * width, z_.data() + s.begin * width, s.n, width);
   }
+  be.copy_spans(spans_.data(), static_cast<int64_t>(spans_.size()));
 }
 
 void CompressorRunner::update_carry(const StepContext& ctx, int64_t layer, RowKind kind, int64_t ratio,
                                     int64_t width) {
   const bool overlap = ratio == 4;
-  Backend& be = ctx.backend;
+  spans_.clear();
   for (size_t i = 0; i < ctx.layout.seqs.size(); ++i) {
     const StepSeq& s = ctx.layout.seqs[i];
     const SeqPlan& p = plans_[i];
@@ -69,18 +72,20 @@ void CompressorRunner::update_carry(const StepContext& ctx, int64_t layer, RowKi
     // Ratio 4: the last complete block becomes the previous block (unchanged if none completed).
     if (overlap && blk_end >= 1 && (blk_end - 1) * ratio >= p.ext_pos) {
       const int64_t r = ext_row((blk_end - 1) * ratio);
-      copy_rows(be, carry.kv, ext_kv_.data() + r * width, ratio, width);
-      copy_rows(be, carry.score, ext_z_.data() + r * width, ratio, width);
+      add_rows(&spans_, carry.kv, ext_kv_.data() + r * width, ratio, width);
+      add_rows(&spans_, carry.score, ext_z_.data() + r * width, ratio, width);
     }
     // The open block's tokens so far go to the current-block slots.
     const int64_t cur0 = overlap ? ratio : 0;
     const int64_t n_open = s.end_pos() - blk_end * ratio;
     if (n_open > 0) {
       const int64_t r = ext_row(blk_end * ratio);
-      copy_rows(be, carry.kv + cur0 * width, ext_kv_.data() + r * width, n_open, width);
-      copy_rows(be, carry.score + cur0 * width, ext_z_.data() + r * width, n_open, width);
+      add_rows(&spans_, carry.kv + cur0 * width, ext_kv_.data() + r * width, n_open, width);
+      add_rows(&spans_, carry.score + cur0 * width, ext_z_.data() + r * width, n_open, width);
     }
   }
+  // Sources are the step's extended rows, destinations distinct carry slots: no overlap.
+  ctx.backend.copy_spans(spans_.data(), static_cast<int64_t>(spans_.size()));
 }
 
 void CompressorRunner::finish_rows(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w,

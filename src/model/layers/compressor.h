@@ -8,9 +8,10 @@
 // (the fp32 projections of its earlier tokens) plus the new tokens, exactly as if the
 // whole block had arrived at once.
 //
-// Every buffer is in the backend's memory: the carry moves with one copy per sequence and
-// direction (a sequence's carry slots and its step rows are contiguous runs), the pooling
-// is one backend call per step, and the new rows reach the cache one call per sequence.
+// Every buffer is in the backend's memory: the carry moves in contiguous runs (a sequence's
+// carry slots and its step rows), all runs of a step in one Backend::copy_spans each way, so
+// a decode batch costs a launch per direction, not one per sequence; the pooling is one
+// backend call per step, and the new rows reach the cache one call per sequence.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,7 @@ class CompressorRunner {
   BackendArray<float> rows_;     // [n_emit, dim] the step's new rows
   std::vector<SeqPlan> plans_;
   std::vector<Backend::PoolJob> jobs_;
+  std::vector<dsv4k::CopySpan> spans_;  // the carry's row runs of one direction
   std::vector<int64_t> row_pos_;    // [n_emit] position bR of each new row (its rotation)
   std::vector<int32_t> row_slot_;   // [n_emit] owning sequence slot
   std::vector<int64_t> row_index_;  // [n_emit] row index b

@@ -1,11 +1,12 @@
-// The row gather and fill (kernels/cuda/gather.cuh), run on the host emulation, against
-// dsv4k::ref::gather_rows / fill_f32. Both only move bits: every byte of the destination (the
+// The row gather, span copies and fill (kernels/cuda/gather.cuh), run on the host emulation,
+// against dsv4k::ref::gather_rows / copy_spans / fill_f32. All only move bits: every byte of the destination (the
 // gaps between rows and the tail past n included) must equal the reference's, with source
 // words holding arbitrary bit patterns (NaN payloads, subnormals). Row widths are odd numbers
 // of words, pitches leave gaps, indices repeat and come in random order, and the sizes cross
 // the 256-thread block.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -78,6 +79,37 @@ TEST(CudaEmuGather, BadAlignmentIsRefusedAndEmptyGathersLaunchNothing) {
   // And the aligned version of the same call works: the refusals above were about alignment.
   ASSERT_EQ(cuda::launch_gather_rows(src.data(), 8, idx.data(), 2, 8, dst.data(), 8, nullptr), cudaSuccess);
   EXPECT_EQ(dst, (std::vector<uint32_t>{3, 4, 1, 2}));
+}
+
+// Span copies: destinations carved from one buffer with gaps between them (which must keep
+// their sentinel), sources anywhere in another (overlapping each other, as the carry and the
+// step rows may), sizes from zero words to a span longer than a block's stride (64 x 256
+// words), and with the spans striding over few y blocks as well as one block per span.
+TEST(CudaEmuGather, CopySpansMatchTheReferenceBitForBit) {
+  std::mt19937 rng(23);
+  const std::vector<uint32_t> src = random_words(40000, rng);
+  const std::vector<size_t> words = {0, 1, 3, 256, 257, 17, 20000, 5, 0, 64, 1000, 2};
+  std::vector<uint32_t> want(30000, kSentinel), got = want;
+  std::vector<CopySpan> spans_want, spans_got;
+  size_t at = 0;
+  for (size_t w : words) {
+    const size_t from = rng() % (src.size() - w + 1);
+    spans_want.push_back({want.data() + at, src.data() + from, static_cast<int64_t>(4 * w)});
+    spans_got.push_back({got.data() + at, src.data() + from, static_cast<int64_t>(4 * w)});
+    at += w + 1 + rng() % 3;  // a gap after each destination
+  }
+  ASSERT_LE(at, want.size());
+  ref::copy_spans(spans_want.data(), static_cast<int64_t>(spans_want.size()));
+  const auto n = static_cast<int64_t>(spans_got.size());
+  for (const int64_t max_y : {int64_t{3}, cuda::kCopySpanMaxBlocksY}) {
+    std::fill(got.begin(), got.end(), kSentinel);
+    ASSERT_EQ(cuda::launch_copy_spans(spans_got.data(), n, 4 * 20000, nullptr, max_y), cudaSuccess);
+    ASSERT_EQ(got, want) << "y blocks at most " << max_y;
+  }
+  // Nothing to copy launches nothing; a largest span that is not whole words is refused.
+  EXPECT_EQ(cuda::launch_copy_spans(spans_got.data(), 0, 4, nullptr), cudaSuccess);
+  EXPECT_EQ(cuda::launch_copy_spans(spans_got.data(), n, 0, nullptr), cudaSuccess);
+  EXPECT_EQ(cuda::launch_copy_spans(spans_got.data(), n, 6, nullptr), dsv4cu::kInvalidValue);
 }
 
 TEST(CudaEmuGather, FillMatchesTheReferenceAndStopsAtN) {
