@@ -10,7 +10,8 @@
 // Encoded rows are either contiguous (row r at r * row_bytes) or scattered in a pool, the
 // paged cache (row r at base + offsets[r], Backend::encode_kv_rows_at): every kernel takes an
 // `offsets` pointer that is null for the first case, so both are one kernel body and one
-// instantiation. The offsets are read once per block, before any byte of the row moves.
+// instantiation. The offsets are read once per block, before any byte of the row moves; a
+// negative offset (decoding only) selects no row and gives a row of zeros.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +48,14 @@ DSV4_DEVICE float get_bf16(const uint8_t* p) {
 DSV4_DEVICE int64_t row_offset(const int64_t* offsets, int64_t row_bytes) {
   const auto r = static_cast<int64_t>(blockIdx.x);
   return offsets != nullptr ? offsets[r] : r * row_bytes;
+}
+
+// A decoded row whose offset is negative selects no row: dim zeros (dsv4k/kv_row.h). The
+// offset is the same for the whole block, so every thread takes the same branch.
+DSV4_DEVICE bool zero_unselected_row(int64_t offset, float* y, int64_t dim) {
+  if (offset >= 0) return false;
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[i] = 0.0f;
+  return true;
 }
 
 // Zeroes the row's tail [used, row_bytes) so that rows compare (and hash) byte for byte.
@@ -87,9 +96,11 @@ DSV4_GLOBAL void kv_fp8_encode_kernel(const float* rows, int64_t ld, int64_t dim
 DSV4_GLOBAL void kv_fp8_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, int64_t rope_dim,
                                       int64_t scale_offset, int64_t row_bytes, float* rows, int64_t ld) {
   const int64_t nope = dim - rope_dim;
-  const uint8_t* p = base + kv_row_detail::row_offset(offsets, row_bytes);
-  const uint8_t* scales = p + scale_offset;
+  const int64_t off = kv_row_detail::row_offset(offsets, row_bytes);
   float* y = rows + static_cast<int64_t>(blockIdx.x) * ld;
+  if (kv_row_detail::zero_unselected_row(off, y, dim)) return;
+  const uint8_t* p = base + off;
+  const uint8_t* scales = p + scale_offset;
   for (int64_t i = threadIdx.x; i < nope; i += blockDim.x)
     y[i] = e4m3_to_f32(p[i]) * e8m0_to_f32(scales[i / kKvFp8Block]);
   for (int64_t j = threadIdx.x; j < rope_dim; j += blockDim.x) y[nope + j] = kv_row_detail::get_bf16(p + nope + 2 * j);
@@ -121,9 +132,11 @@ DSV4_GLOBAL void kv_fp4_encode_kernel(const float* rows, int64_t ld, int64_t dim
 
 DSV4_GLOBAL void kv_fp4_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, int64_t row_bytes,
                                       float* rows, int64_t ld) {
-  const uint8_t* p = base + kv_row_detail::row_offset(offsets, row_bytes);
-  const uint8_t* scales = p + dim / 2;
+  const int64_t off = kv_row_detail::row_offset(offsets, row_bytes);
   float* y = rows + static_cast<int64_t>(blockIdx.x) * ld;
+  if (kv_row_detail::zero_unselected_row(off, y, dim)) return;
+  const uint8_t* p = base + off;
+  const uint8_t* scales = p + dim / 2;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) {
     const uint8_t code = static_cast<uint8_t>((p[i / 2] >> (4 * (i % 2))) & 0xFu);
     y[i] = e2m1_to_f32(code) * e8m0_to_f32(scales[i / kKvFp4Block]);
@@ -141,8 +154,10 @@ DSV4_GLOBAL void kv_bf16_encode_kernel(const float* rows, int64_t ld, int64_t di
 
 DSV4_GLOBAL void kv_bf16_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, float* rows,
                                        int64_t ld) {
-  const uint8_t* p = base + kv_row_detail::row_offset(offsets, 2 * dim);
+  const int64_t off = kv_row_detail::row_offset(offsets, 2 * dim);
   float* y = rows + static_cast<int64_t>(blockIdx.x) * ld;
+  if (kv_row_detail::zero_unselected_row(off, y, dim)) return;
+  const uint8_t* p = base + off;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[i] = kv_row_detail::get_bf16(p + 2 * i);
 }
 
@@ -160,15 +175,19 @@ DSV4_GLOBAL void kv_f32_encode_kernel(const float* rows, int64_t ld, int64_t dim
 
 DSV4_GLOBAL void kv_f32_decode_kernel(const uint8_t* base, const int64_t* offsets, int64_t dim, float* rows,
                                       int64_t ld) {
-  const auto* p = reinterpret_cast<const uint32_t*>(base + kv_row_detail::row_offset(offsets, 4 * dim));
-  auto* y = reinterpret_cast<uint32_t*>(rows + static_cast<int64_t>(blockIdx.x) * ld);
+  const int64_t off = kv_row_detail::row_offset(offsets, 4 * dim);
+  float* row = rows + static_cast<int64_t>(blockIdx.x) * ld;
+  if (kv_row_detail::zero_unselected_row(off, row, dim)) return;
+  const auto* p = reinterpret_cast<const uint32_t*>(base + off);
+  auto* y = reinterpret_cast<uint32_t*>(row);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) y[i] = p[i];
 }
 
 // ---- launchers: the ref signatures plus a stream; n == 0 launches nothing ------------------
 // Rows go to grid.x (up to 2^31 - 1 rows per call). The *_at launchers take the encoded rows
 // at base + offsets[r] (device offsets, multiples of 4; distinct when encoding) or, with
-// offsets null, contiguous from base; the plain launchers are the contiguous case.
+// offsets null, contiguous from base; the plain launchers are the contiguous case. Decoding
+// gives dim zeros for a negative offset (ref::decode_kv_*_rows_at).
 
 inline cudaError_t launch_encode_kv_fp8_rows_at(const float* rows, int64_t n, int64_t ld, int64_t dim,
                                                 int64_t rope_dim, uint8_t* base, const int64_t* offsets,

@@ -71,6 +71,20 @@ void put_bf16(float v, uint8_t* p) {
 
 float get_bf16(const uint8_t* p) { return bf16_to_f32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
 
+// Row r of rows = decode_one(base + offsets[r], row r), or dim zeros for a negative offset.
+template <class DecodeOne>
+void decode_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows, int64_t ld,
+                    DecodeOne decode_one) {
+  for (int64_t r = 0; r < n; ++r) {
+    float* y = rows + r * ld;  // [dim]
+    if (offsets[r] < 0) {
+      for (int64_t i = 0; i < dim; ++i) y[i] = 0.0f;
+    } else {
+      decode_one(base + offsets[r], y);
+    }
+  }
+}
+
 }  // namespace
 
 void encode_kv_fp8_rows(const float* rows, int64_t n, int64_t ld, int64_t dim, int64_t rope_dim, uint8_t* out) {
@@ -151,6 +165,30 @@ void encode_kv_bf16_rows(const float* rows, int64_t n, int64_t ld, int64_t dim, 
 void decode_kv_bf16_rows(const uint8_t* in, int64_t n, int64_t dim, float* rows, int64_t ld) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t i = 0; i < dim; ++i) rows[r * ld + i] = get_bf16(in + (r * dim + i) * 2);
+}
+
+void decode_kv_fp8_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, int64_t rope_dim,
+                           float* rows, int64_t ld) {
+  decode_rows_at(base, offsets, n, dim, rows, ld,
+                 [&](const uint8_t* p, float* y) { decode_kv_fp8_rows(p, 1, dim, rope_dim, y, ld); });
+}
+
+void decode_kv_fp4_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows,
+                           int64_t ld) {
+  decode_rows_at(base, offsets, n, dim, rows, ld,
+                 [&](const uint8_t* p, float* y) { decode_kv_fp4_rows(p, 1, dim, y, ld); });
+}
+
+void decode_kv_bf16_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows,
+                            int64_t ld) {
+  decode_rows_at(base, offsets, n, dim, rows, ld,
+                 [&](const uint8_t* p, float* y) { decode_kv_bf16_rows(p, 1, dim, y, ld); });
+}
+
+void decode_kv_f32_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows,
+                           int64_t ld) {
+  decode_rows_at(base, offsets, n, dim, rows, ld,
+                 [&](const uint8_t* p, float* y) { std::memcpy(y, p, static_cast<size_t>(dim) * sizeof(float)); });
 }
 
 }  // namespace dsv4k::ref

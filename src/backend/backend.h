@@ -27,6 +27,7 @@
 #include "dsv4k/numeric.h"
 #include "dsv4k/rope.h"
 #include "dsv4k/sampling.h"
+#include "dsv4k/selected_rows.h"
 #include "dsv4/status.h"
 
 namespace dsv4 {
@@ -130,6 +131,9 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual int n_threads() const = 0;
+  // True when the backend's memory is the host's: a download is a memcpy, so reading a
+  // result back costs no wait for a device (the forward pass then prefers host-side logic).
+  virtual bool memory_is_host() const = 0;
 
   // ---- memory --------------------------------------------------------------------
   // Every pointer an op takes points into the backend's memory (weights, activations, KV
@@ -218,11 +222,22 @@ class Backend {
                               float* rows, int64_t ld) = 0;
   // The same for rows scattered in a pool (a paged cache): row i lives at base + offsets[i]
   // (byte offsets in the backend's memory, each a multiple of 4). Encoding writes each
-  // destination once: offsets must be distinct.
+  // destination once: offsets must be distinct. Decoding gives a row of dim zeros where
+  // offsets[i] < 0 (no row: see selected_row_offsets), as dsv4k::ref::decode_kv_*_rows_at.
   virtual void encode_kv_rows_at(KvRowFormat f, const float* rows, int64_t n, int64_t ld, int64_t dim,
                                  int64_t rope_dim, uint8_t* base, const int64_t* offsets) = 0;
   virtual void decode_kv_rows_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim,
                                  int64_t rope_dim, float* rows, int64_t ld) = 0;
+
+  // ---- the indexer's selection, followed on the device (dsv4k/selected_rows.h) -----------
+  // Byte offsets [n, k] of the rows idx [n, k] selects in a paged pool (-1: no row), for
+  // decode_kv_rows_at; page_base [n, max_pages] and count [n] describe each token's sequence.
+  virtual void selected_row_offsets(const int32_t* idx, int64_t n, int64_t k, const int64_t* page_base,
+                                    int64_t max_pages, const int64_t* count, const dsv4k::PagedRows& layout,
+                                    int64_t* offsets) = 0;
+  // cand[t·ld + col[t] + j] = idx[t·k + j] >= 0 ? row0 + t·k + j : -1 (t < n, j < k).
+  virtual void selected_candidates(const int32_t* idx, int64_t n, int64_t k, int64_t row0, const int32_t* col,
+                                   int32_t* cand, int64_t ld) = 0;
 
   // ---- mixture of experts ----------------------------------------------------------
   virtual void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias,

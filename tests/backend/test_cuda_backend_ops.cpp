@@ -423,7 +423,7 @@ TEST_F(CudaBackendOps, KvRowsEncodeAndDecodeInEveryFormat) {
 
 // Rows scattered over a pool in shuffled slots with gaps, as in the paged cache: the whole
 // pool must equal the CPU backend's byte for byte after encoding, and the decoded rows its
-// decode bit for bit (gaps of the row-major output untouched).
+// decode bit for bit (gaps of the row-major output untouched; a negative offset: zeros).
 TEST_F(CudaBackendOps, KvRowsAtScatteredOffsetsInEveryFormat) {
   const int64_t n = 5, dim = 192, rope = 64, ld = 197;
   for (KvRowFormat f : {KvRowFormat::kFp8, KvRowFormat::kFp4, KvRowFormat::kBf16, KvRowFormat::kF32}) {
@@ -442,12 +442,33 @@ TEST_F(CudaBackendOps, KvRowsAtScatteredOffsetsInEveryFormat) {
     be_->encode_kv_rows_at(f, dev_->up(rows), n, ld, dim, rope, dpool, doff);
     EXPECT_EQ(dev_->down(dpool, pool.size()), pool) << "encoded pool";
 
+    offsets[2] = -1;  // an unselected entry of the direct gather
     std::vector<float> back(static_cast<size_t>(n * ld), -3.0f);
     float* dback = dev_->up(back);
     ref_->decode_kv_rows_at(f, pool.data(), offsets.data(), n, dim, rope, back.data(), ld);
-    be_->decode_kv_rows_at(f, dpool, doff, n, dim, rope, dback, ld);
+    be_->decode_kv_rows_at(f, dpool, dev_->up(offsets), n, dim, rope, dback, ld);
     expect_close(dev_->down(dback, back.size()), back, 0.0, "decoded rows");
   }
+}
+
+// The indexer's selection to pool offsets and candidate entries: integers, equal.
+TEST_F(CudaBackendOps, SelectedRowOffsetsAndCandidates) {
+  const int64_t n = 3, k = 5, max_pages = 2, ld = 9, row0 = 20;
+  const dsv4k::PagedRows layout{4, 16, 8};
+  const std::vector<int32_t> idx = {0, 5, 6, 7, -1, 3, 4, -1, 2, 9, 1, 1, 0, -1, -1};
+  const std::vector<int64_t> page_base = {300, 100, 200, -1, 0, -1}, count = {7, 4, 2};
+  const std::vector<int32_t> col = {2, 0, 4};
+  std::vector<int64_t> want(static_cast<size_t>(n * k));
+  ref_->selected_row_offsets(idx.data(), n, k, page_base.data(), max_pages, count.data(), layout, want.data());
+  const int32_t* didx = dev_->up(idx);
+  int64_t* doff = dev_->alloc<int64_t>(want.size());
+  be_->selected_row_offsets(didx, n, k, dev_->up(page_base), max_pages, dev_->up(count), layout, doff);
+  EXPECT_EQ(dev_->down(doff, want.size()), want) << "selected_row_offsets";
+  std::vector<int32_t> cand(static_cast<size_t>(n * ld), 99);
+  int32_t* dcand = dev_->up(cand);
+  ref_->selected_candidates(idx.data(), n, k, row0, col.data(), cand.data(), ld);
+  be_->selected_candidates(didx, n, k, row0, dev_->up(col), dcand, ld);
+  EXPECT_EQ(dev_->down(dcand, cand.size()), cand) << "selected_candidates";
 }
 
 // ---- mixture of experts ----------------------------------------------------------------------

@@ -1,11 +1,15 @@
 // Backend::encode_kv_rows / decode_kv_rows in the four row formats: sizes, round trips that
 // are exact for the values each format is meant for (simulated FP8 / FP4 rows, bf16 values,
-// any fp32), and the fast and reference CPU backends writing identical bytes for any
-// thread count.
+// any fp32), the fast and reference CPU backends writing identical bytes for any
+// thread count, and decode_kv_rows_at (scattered rows, zero rows for negative offsets) equal
+// to the references on every backend.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <vector>
 
 #include "backend/backend.h"
@@ -69,6 +73,51 @@ TEST(BackendKvRows, RoundTripsAreExactAndBackendsAgree) {
       EXPECT_EQ(first_bit_difference(x.data(), y_fast.data(), n, ld, c.dim), -1) << "format " << format;
       EXPECT_EQ(first_bit_difference(x.data(), y_ref.data(), n, ld, c.dim), -1) << "format " << format;
       for (int64_t r = 0; r < n; ++r) ASSERT_EQ(y_fast[static_cast<size_t>(r * ld + c.dim)], -777.0f);
+    }
+  }
+}
+
+// ref::decode_kv_*_rows_at of one format.
+void ref_decode_at(KvRowFormat f, const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, int64_t rope,
+                   float* y, int64_t ld) {
+  switch (f) {
+    case KvRowFormat::kFp8: return dsv4k::ref::decode_kv_fp8_rows_at(base, offsets, n, dim, rope, y, ld);
+    case KvRowFormat::kFp4: return dsv4k::ref::decode_kv_fp4_rows_at(base, offsets, n, dim, y, ld);
+    case KvRowFormat::kBf16: return dsv4k::ref::decode_kv_bf16_rows_at(base, offsets, n, dim, y, ld);
+    case KvRowFormat::kF32: return dsv4k::ref::decode_kv_f32_rows_at(base, offsets, n, dim, y, ld);
+  }
+}
+
+// Rows in shuffled slots of a pool, read back through offsets with negative entries among
+// them (the direct gather's unselected entries): every backend gives the reference's rows,
+// zeros for the negative offsets, and leaves the output's gaps alone.
+TEST(BackendKvRows, DecodeAtScatteredOffsetsWithZeroRowsForNegativeOffsets) {
+  std::unique_ptr<Backend> fast = make_cpu_backend({2, CpuKernels::kFast});
+  std::unique_ptr<Backend> fast1 = make_cpu_backend({1, CpuKernels::kFast});
+  std::unique_ptr<Backend> ref = make_cpu_backend({2, CpuKernels::kReference});
+  std::mt19937 rng(21);
+  for (const Case& c : kCases) {
+    const int64_t n = 300, ld = c.dim + 3, rb = kv_row_bytes(c.format, c.dim, c.rope);
+    const std::vector<float> x = rows_for(c, n, ld, static_cast<uint64_t>(c.dim + 9));
+    std::vector<uint8_t> pool(static_cast<size_t>(n * rb));
+    ref->encode_kv_rows(c.format, x.data(), n, ld, c.dim, c.rope, pool.data());
+    std::vector<int64_t> offsets(static_cast<size_t>(n));
+    std::iota(offsets.begin(), offsets.end(), 0);
+    std::shuffle(offsets.begin(), offsets.end(), rng);
+    for (auto& o : offsets) o = rng() % 5 == 0 ? -1 : o * rb;
+    offsets[7] = -rb;
+    std::vector<float> want(x.size(), -777.0f);
+    ref_decode_at(c.format, pool.data(), offsets.data(), n, c.dim, c.rope, want.data(), ld);
+    for (Backend* be : {fast.get(), fast1.get(), ref.get()}) {
+      std::vector<float> got(x.size(), -777.0f);
+      be->decode_kv_rows_at(c.format, pool.data(), offsets.data(), n, c.dim, c.rope, got.data(), ld);
+      ASSERT_EQ(first_bit_difference(got.data(), want.data(), n, ld, ld), -1)
+          << be->name() << " format " << static_cast<int>(c.format);
+    }
+    for (int64_t r = 0; r < n; ++r) {
+      const float* w = want.data() + r * ld;
+      const bool zeros = std::all_of(w, w + c.dim, [](float v) { return dsv4k::f32_bits(v) == 0; });
+      ASSERT_TRUE(offsets[static_cast<size_t>(r)] >= 0 || zeros) << "row " << r;
     }
   }
 }

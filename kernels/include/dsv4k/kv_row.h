@@ -85,5 +85,18 @@ void decode_kv_fp4_rows(const uint8_t* in, int64_t n, int64_t dim, float* rows, 
 void encode_kv_bf16_rows(const float* rows, int64_t n, int64_t ld, int64_t dim, uint8_t* out);
 void decode_kv_bf16_rows(const uint8_t* in, int64_t n, int64_t dim, float* rows, int64_t ld);
 
+// Decoding rows scattered in a pool (a paged cache; Backend::decode_kv_rows_at): row r of
+// rows [n, ld] is the decode of the row at base + offsets[r] (byte offsets), or dim zeros
+// (+0.0f) where offsets[r] < 0: an entry that selects no row (the indexer's -1, followed on
+// the device without being read back). The fp32 format is a raw copy of dim floats.
+void decode_kv_fp8_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, int64_t rope_dim,
+                           float* rows, int64_t ld);
+void decode_kv_fp4_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows,
+                           int64_t ld);
+void decode_kv_bf16_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows,
+                            int64_t ld);
+void decode_kv_f32_rows_at(const uint8_t* base, const int64_t* offsets, int64_t n, int64_t dim, float* rows,
+                           int64_t ld);
+
 }  // namespace ref
 }  // namespace dsv4k

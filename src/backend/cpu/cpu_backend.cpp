@@ -55,6 +55,7 @@ class CpuBackend final : public Backend {
 
   std::string name() const override { return reference_ ? "cpu-reference" : "cpu"; }
   int n_threads() const override { return pool_.size(); }
+  bool memory_is_host() const override { return true; }
 
   // The backend's memory is the host's: copies are memcpy.
   Result<std::unique_ptr<BackendMemory>> allocate(size_t bytes) override {
@@ -275,7 +276,28 @@ class CpuBackend final : public Backend {
                          int64_t rope_dim, float* y, int64_t ld) override {
     check_kv_row_shape(f, dim, rope_dim);
     rows(n, dim, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) decode_rows(f, base + offsets[r], 1, dim, rope_dim, y + r * ld, ld);
+      for (int64_t r = b; r < e; ++r) {
+        if (offsets[r] < 0) {
+          std::fill_n(y + r * ld, dim, 0.0f);  // no row (an unselected entry)
+        } else {
+          decode_rows(f, base + offsets[r], 1, dim, rope_dim, y + r * ld, ld);
+        }
+      }
+    });
+  }
+
+  // Index arithmetic on a few hundred tokens: the references, split by token.
+  void selected_row_offsets(const int32_t* idx, int64_t n, int64_t k, const int64_t* page_base, int64_t max_pages,
+                            const int64_t* count, const dsv4k::PagedRows& layout, int64_t* offsets) override {
+    rows(n, k, [&](int64_t b, int64_t e) {
+      dsv4k::ref::selected_row_offsets(idx + b * k, e - b, k, page_base + b * max_pages, max_pages, count + b, layout,
+                                       offsets + b * k);
+    });
+  }
+  void selected_candidates(const int32_t* idx, int64_t n, int64_t k, int64_t row0, const int32_t* col, int32_t* cand,
+                           int64_t ld) override {
+    rows(n, k, [&](int64_t b, int64_t e) {
+      dsv4k::ref::selected_candidates(idx + b * k, e - b, k, row0 + b * k, col + b, cand + b * ld, ld);
     });
   }
 

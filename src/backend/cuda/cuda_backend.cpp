@@ -29,6 +29,7 @@
 #include "cuda/quant.h"
 #include "cuda/rope.h"
 #include "cuda/sampling.h"
+#include "cuda/selected_rows.h"
 
 namespace dsv4 {
 namespace {
@@ -69,6 +70,8 @@ class CudaBackend final : public Backend {
 
   std::string name() const override { return "cuda: " + rt_->name(); }
   int n_threads() const override { return 1; }
+  // Device memory; over the host emulation too, which stands in for a device.
+  bool memory_is_host() const override { return false; }
   DeviceRuntime& runtime() { return *rt_; }
   const Fp8GemmReport& fp8_gemm_report() const { return report_; }
   const MoeExpertsReport& moe_experts_report() const { return moe_report_; }
@@ -280,6 +283,16 @@ class CudaBackend final : public Backend {
       case KvRowFormat::kF32:
         return check(k::decode_kv_f32_rows_at(base, offsets, n, dim, rows, ld, s()), "decode_kv_f32_at");
     }
+  }
+
+  void selected_row_offsets(const int32_t* idx, int64_t n, int64_t kk, const int64_t* page_base, int64_t max_pages,
+                            const int64_t* count, const dsv4k::PagedRows& layout, int64_t* offsets) override {
+    check(k::selected_row_offsets(idx, n, kk, page_base, max_pages, count, layout, offsets, s()),
+          "selected_row_offsets");
+  }
+  void selected_candidates(const int32_t* idx, int64_t n, int64_t kk, int64_t row0, const int32_t* col, int32_t* cand,
+                           int64_t ld) override {
+    check(k::selected_candidates(idx, n, kk, row0, col, cand, ld, s()), "selected_candidates");
   }
 
   void route_topk(const float* logits, int64_t n, const dsv4k::RouteParams& p, const float* bias, int32_t* ids,

@@ -7,6 +7,7 @@
 //   - decoding arbitrary pool bytes gives, for row r, the reference's decode of the bytes at
 //     offsets[r], and leaves the gaps of the row-major output untouched;
 //   - null offsets mean contiguous rows (the plain launchers are that case);
+//   - a negative offset decodes to a row of zeros, as ref::decode_kv_*_rows_at;
 // for every format (fp32 included: a raw copy of words), with odd dims and widths.
 #include <gtest/gtest.h>
 
@@ -40,6 +41,7 @@ struct Codec {
   std::function<cudaError_t(const uint8_t*, const int64_t*, int64_t, float*, int64_t)> decode_at;
   std::function<void(const float*, int64_t, int64_t, uint8_t*)> ref_encode;
   std::function<void(const uint8_t*, int64_t, float*, int64_t)> ref_decode;
+  std::function<void(const uint8_t*, const int64_t*, int64_t, float*, int64_t)> ref_decode_at;
 };
 
 Codec fp8(int64_t dim, int64_t rope) {
@@ -55,6 +57,9 @@ Codec fp8(int64_t dim, int64_t rope) {
           },
           [=](const uint8_t* in, int64_t n, float* y, int64_t ld) {
             ref::decode_kv_fp8_rows(in, n, dim, rope, y, ld);
+          },
+          [=](const uint8_t* b, const int64_t* o, int64_t n, float* y, int64_t ld) {
+            ref::decode_kv_fp8_rows_at(b, o, n, dim, rope, y, ld);
           }};
 }
 
@@ -67,7 +72,10 @@ Codec fp4(int64_t dim) {
             return cuda::launch_decode_kv_fp4_rows_at(b, o, n, dim, y, ld, nullptr);
           },
           [=](const float* x, int64_t n, int64_t ld, uint8_t* out) { ref::encode_kv_fp4_rows(x, n, ld, dim, out); },
-          [=](const uint8_t* in, int64_t n, float* y, int64_t ld) { ref::decode_kv_fp4_rows(in, n, dim, y, ld); }};
+          [=](const uint8_t* in, int64_t n, float* y, int64_t ld) { ref::decode_kv_fp4_rows(in, n, dim, y, ld); },
+          [=](const uint8_t* b, const int64_t* o, int64_t n, float* y, int64_t ld) {
+            ref::decode_kv_fp4_rows_at(b, o, n, dim, y, ld);
+          }};
 }
 
 Codec bf16(int64_t dim) {
@@ -79,7 +87,10 @@ Codec bf16(int64_t dim) {
             return cuda::launch_decode_kv_bf16_rows_at(b, o, n, dim, y, ld, nullptr);
           },
           [=](const float* x, int64_t n, int64_t ld, uint8_t* out) { ref::encode_kv_bf16_rows(x, n, ld, dim, out); },
-          [=](const uint8_t* in, int64_t n, float* y, int64_t ld) { ref::decode_kv_bf16_rows(in, n, dim, y, ld); }};
+          [=](const uint8_t* in, int64_t n, float* y, int64_t ld) { ref::decode_kv_bf16_rows(in, n, dim, y, ld); },
+          [=](const uint8_t* b, const int64_t* o, int64_t n, float* y, int64_t ld) {
+            ref::decode_kv_bf16_rows_at(b, o, n, dim, y, ld);
+          }};
 }
 
 // The fp32 "format" is the row's bytes: its reference is a copy.
@@ -97,6 +108,9 @@ Codec f32(int64_t dim) {
           },
           [=](const uint8_t* in, int64_t n, float* y, int64_t ld) {
             for (int64_t r = 0; r < n; ++r) std::memcpy(y + r * ld, in + r * 4 * dim, row);
+          },
+          [=](const uint8_t* b, const int64_t* o, int64_t n, float* y, int64_t ld) {
+            ref::decode_kv_f32_rows_at(b, o, n, dim, y, ld);
           }};
 }
 
@@ -161,6 +175,35 @@ TEST(CudaEmuKvRowAt, DecodeReadsEachRowFromItsOffset) {
       c.ref_decode(pool.data() + p.offsets[static_cast<size_t>(r)], 1, want.data() + r * ld, ld);
     ASSERT_EQ(c.decode_at(pool.data(), p.offsets.data(), kRows, got.data(), ld), cudaSuccess);
     ASSERT_EQ(first_bit_difference(got.data(), want.data(), 1, kRows * ld, kRows * ld), -1);
+  }
+}
+
+// The direct gather's unselected entries: a negative offset (-1, or any other) decodes to dim
+// zeros (+0.0f) whatever the pool holds; the other rows still come from their offsets.
+TEST(CudaEmuKvRowAt, NegativeOffsetsDecodeToZeroRows) {
+  std::mt19937 rng(33);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const Codec& c : codecs()) {
+    SCOPED_TRACE(testing::Message() << c.name << " dim " << c.dim);
+    const int64_t ld = c.dim + 2;
+    Pool p = scattered(kRows, c.row_bytes, rng);
+    p.offsets[1] = -1;
+    p.offsets[4] = -c.row_bytes;
+    p.offsets[kRows - 1] = -1;
+    std::vector<uint8_t> pool(static_cast<size_t>(p.bytes));
+    for (auto& b : pool) b = static_cast<uint8_t>(byte(rng));
+    std::vector<float> want(static_cast<size_t>(kRows * ld), kFloatSentinel), got = want;
+    c.ref_decode_at(pool.data(), p.offsets.data(), kRows, want.data(), ld);
+    ASSERT_EQ(c.decode_at(pool.data(), p.offsets.data(), kRows, got.data(), ld), cudaSuccess);
+    ASSERT_EQ(first_bit_difference(got.data(), want.data(), 1, kRows * ld, kRows * ld), -1);
+    // The reference's rule itself: zero rows there, the contiguous decode elsewhere.
+    std::vector<float> row(static_cast<size_t>(c.dim));
+    for (int64_t r = 0; r < kRows; ++r) {
+      const int64_t off = p.offsets[static_cast<size_t>(r)];
+      if (off >= 0) c.ref_decode(pool.data() + off, 1, row.data(), c.dim);
+      if (off < 0) std::fill(row.begin(), row.end(), 0.0f);
+      ASSERT_EQ(first_bit_difference(want.data() + r * ld, row.data(), 1, c.dim, c.dim), -1) << "row " << r;
+    }
   }
 }
 
