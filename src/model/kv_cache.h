@@ -71,6 +71,14 @@ class KvCache {
   // Copies the rows listed in idx (a host array of n entries, each < rows_count) into out [n, width].
   virtual void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                            float* out) const = 0;
+  // The same for the tokens of a step, with the selection left in the backend's memory (the
+  // indexer's top-k, never read on the host, so that no device -> host synchronization
+  // happens): out [n·k, width] row t·k + j = row idx[t·k + j] of the sequence in slots[t],
+  // for t < n, j < k. slots is a host array of n slots (a sequence's tokens repeat its slot);
+  // idx [n, k] is in the backend's memory. Entries are not checked on the host: -1 (nothing
+  // selected), and any index not below the sequence's rows_count, give a row of zeros.
+  virtual void rows_gather_selected(int64_t layer, RowKind kind, const int32_t* slots, int64_t n,
+                                    const int32_t* idx, int64_t k, float* out) const = 0;
 
   // The carry arrays live in the backend's memory: read and written with its copies.
   virtual CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) = 0;

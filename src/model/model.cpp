@@ -78,7 +78,8 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
   const RopeTable plain = RopeTable::make(backend_, freqs_.plain, layout.positions.data(), n);
   const RopeTable compress = RopeTable::make(backend_, freqs_.compress, layout.positions.data(), n);
   tokens_.assign(backend_, layout.tokens);
-  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress};
+  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress,
+                        topk_gather_};
 
   // Embedding, expanded to hc identical streams.
   e_.resize(backend_, static_cast<size_t>(n * d));
@@ -110,7 +111,8 @@ Status Model::forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* 
   const RopeTable plain = RopeTable::make(backend_, freqs_.plain, layout.positions.data(), n);
   const RopeTable compress = RopeTable::make(backend_, freqs_.compress, layout.positions.data(), n);
   tokens_.assign(backend_, layout.tokens);
-  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress};
+  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress,
+                        topk_gather_};
   const Round round = numerics_.round();
   const float eps = static_cast<float>(config_.rms_norm_eps);
   const ActQuant aq = numerics_.quantize_activations ? ActQuant::kE4M3Block : ActQuant::kNone;

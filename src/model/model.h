@@ -18,6 +18,7 @@
 #include "model/layers/block.h"
 #include "model/logits_readback.h"
 #include "model/rope_tables.h"
+#include "model/step_context.h"
 #include "model/weights.h"
 
 namespace dsv4 {
@@ -28,6 +29,9 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   const Numerics& numerics() const { return numerics_; }
+  // Forces how ratio-4 layers gather the indexer's selection (kAuto by default); the results
+  // are the same either way, so this is for tests and benchmarks of the two paths.
+  void set_topk_gather(TopkGather g) { topk_gather_ = g; }
 
   // Validates the batch (precise errors, cache untouched on error), runs every layer,
   // advances each chunk's sequence length in the cache.
@@ -51,6 +55,7 @@ class Model {
   const ModelWeights& weights_;
   Backend& backend_;
   Numerics numerics_;
+  TopkGather topk_gather_ = TopkGather::kAuto;
   RopeFrequencies freqs_;
   BlockRunner block_;
   // In the backend's memory (the host sees them only through uploads and downloads).

@@ -11,6 +11,16 @@
 
 namespace dsv4 {
 
+// How a ratio-4 attention layer brings the compressed rows the indexer selected into its
+// key buffer (AttentionRunner::gather_candidates). Both paths give bit-identical attention;
+// kAuto goes direct on a device backend for steps up to a size budget (decode steps), the
+// others force one path (tests compare the two).
+enum class TopkGather : uint8_t {
+  kAuto,
+  kUnion,   // the top-k read back to the host: each sequence's selected rows once, deduplicated
+  kDirect,  // k rows per token gathered by the device from the top-k: no device -> host sync
+};
+
 struct StepContext {
   const ModelConfig& config;
   Backend& backend;
@@ -21,6 +31,7 @@ struct StepContext {
   const RopeFrequencies& freqs;
   const RopeTable& rope_plain;     // per token, base rope_theta
   const RopeTable& rope_compress;  // per token, compress_rope_theta + YaRN
+  TopkGather topk_gather;
 
   Round round() const { return numerics.round(); }
   ActQuant act_quant() const { return numerics.quantize_activations ? ActQuant::kE4M3Block : ActQuant::kNone; }

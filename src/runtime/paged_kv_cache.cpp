@@ -209,16 +209,22 @@ void PagedKvCache::window_read(int64_t layer, int32_t slot, int64_t pos, int64_t
                              rows, config_.head_dim);
 }
 
-int64_t PagedKvCache::row_offset(int64_t layer, RowKind kind, int32_t slot, int64_t index) const {
+dsv4k::PagedRows PagedKvCache::paged_rows(int64_t layer, RowKind kind) const {
   const KvLayerLayout& ll = layout_.layers[static_cast<size_t>(layer)];
-  const int64_t per_page = kind == RowKind::kAttention ? ll.attn_rows_per_page : ll.index_rows_per_page;
-  DSV4_CHECK(per_page > 0);
+  const bool attn = kind == RowKind::kAttention;
+  const dsv4k::PagedRows r{attn ? ll.attn_rows_per_page : ll.index_rows_per_page,
+                           attn ? ll.page_offset : ll.index_page_offset, row_bytes(kind)};
+  DSV4_CHECK(r.rows_per_page > 0);
+  return r;
+}
+
+int64_t PagedKvCache::row_offset(int64_t layer, RowKind kind, int32_t slot, int64_t index) const {
+  const dsv4k::PagedRows r = paged_rows(layer, kind);
   const std::vector<PageId>& pages = meta_[static_cast<size_t>(slot)].pages;
-  const int64_t page_index = index / per_page;
+  const int64_t page_index = index / r.rows_per_page;
   DSV4_CHECK_MSG(page_index < static_cast<int64_t>(pages.size()), "KV row beyond the sequence's pages");
-  const int64_t offset = (kind == RowKind::kAttention ? ll.page_offset : ll.index_page_offset) +
-                         (index % per_page) * row_bytes(kind);
-  return static_cast<int64_t>(pages[static_cast<size_t>(page_index)]) * layout_.page_bytes + offset;
+  return static_cast<int64_t>(pages[static_cast<size_t>(page_index)]) * layout_.page_bytes + r.first_row +
+         (index % r.rows_per_page) * r.row_bytes;
 }
 
 void PagedKvCache::rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n,
@@ -256,6 +262,30 @@ void PagedKvCache::rows_gather(int64_t layer, RowKind kind, int32_t slot, const 
     offsets_host_[static_cast<size_t>(i)] = row_offset(layer, kind, slot, idx[i]);
   }
   backend_.decode_kv_rows_at(format(kind), pages(), upload_offsets(), n, dim(kind), rope(kind), out, dim(kind));
+}
+
+void PagedKvCache::rows_gather_selected(int64_t layer, RowKind kind, const int32_t* slots, int64_t n,
+                                        const int32_t* idx, int64_t k, float* out) const {
+  if (n == 0 || k == 0) return;
+  const dsv4k::PagedRows r = paged_rows(layer, kind);
+  // The page tables as byte offsets, one row per token (-1 past a sequence's last page), so
+  // that the device resolves every entry on its own.
+  size_t max_pages = 1;
+  for (int64_t t = 0; t < n; ++t) max_pages = std::max(max_pages, meta_[static_cast<size_t>(slots[t])].pages.size());
+  page_base_host_.assign(static_cast<size_t>(n) * max_pages, -1);
+  counts_host_.resize(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t) {
+    const std::vector<PageId>& pages = meta_[static_cast<size_t>(slots[t])].pages;
+    int64_t* base = page_base_host_.data() + static_cast<size_t>(t) * max_pages;
+    for (size_t p = 0; p < pages.size(); ++p) base[p] = static_cast<int64_t>(pages[p]) * layout_.page_bytes;
+    counts_host_[static_cast<size_t>(t)] = rows_count(layer, kind, slots[t]);
+  }
+  page_base_.assign(backend_, page_base_host_);
+  counts_.assign(backend_, counts_host_);
+  offsets_.resize(backend_, static_cast<size_t>(n * k));
+  backend_.selected_row_offsets(idx, n, k, page_base_.data(), static_cast<int64_t>(max_pages), counts_.data(), r,
+                                offsets_.data());
+  backend_.decode_kv_rows_at(format(kind), pages(), offsets_.data(), n * k, dim(kind), rope(kind), out, dim(kind));
 }
 
 CompressorCarry PagedKvCache::compressor_carry(int64_t layer, RowKind kind, int32_t slot) {

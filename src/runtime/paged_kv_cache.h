@@ -10,7 +10,9 @@
 //
 // All of it lives in the backend's memory (on the device for the CUDA backend): rows are
 // encoded and decoded by the backend at byte offsets the cache computes on the host from
-// its page tables, one launch per call. Used by the engine thread only.
+// its page tables, one launch per call; rows_gather_selected, whose row indices stay on the
+// device, uploads the page tables instead and lets the backend compute the offsets. Used by
+// the engine thread only.
 #pragma once
 
 #include <cstdint>
@@ -68,6 +70,8 @@ class PagedKvCache final : public KvCache {
   void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const override;
   void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                    float* out) const override;
+  void rows_gather_selected(int64_t layer, RowKind kind, const int32_t* slots, int64_t n, const int32_t* idx,
+                            int64_t k, float* out) const override;
   CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) override;
 
  private:
@@ -82,6 +86,8 @@ class PagedKvCache final : public KvCache {
   // Byte offsets into the slot pool and the page pool.
   int64_t slot_offset(int32_t slot) const { return static_cast<int64_t>(slot) * layout_.slot_bytes; }
   int64_t window_offset(int64_t layer, int32_t slot, int64_t pos) const;
+  // Where rows of `kind` of `layer` sit within a page.
+  dsv4k::PagedRows paged_rows(int64_t layer, RowKind kind) const;
   // Offset of row `index` of `kind` of `layer` in the page pool, through the slot's pages.
   int64_t row_offset(int64_t layer, RowKind kind, int32_t slot, int64_t index) const;
   // Uploads the host offsets of a call (offsets_host_) for the backend.
@@ -106,10 +112,13 @@ class PagedKvCache final : public KvCache {
   std::unique_ptr<BackendMemory> slots_;      // [n_slots, slot_bytes]
   std::unique_ptr<BackendMemory> snapshots_;  // [n_snapshots, snapshot_bytes]; null when none
   std::vector<SlotMeta> meta_;
-  // One call's row offsets, on the host and uploaded (reused: uploads are ordered after the
-  // launches that read the previous list).
+  // One call's row offsets, on the host and uploaded, or computed by the backend (reused:
+  // uploads and launches are ordered after the launches that read the previous list).
   mutable std::vector<int64_t> offsets_host_;
   mutable BackendArray<int64_t> offsets_;
+  // rows_gather_selected's page tables and row counts per token, on the host and uploaded.
+  mutable std::vector<int64_t> page_base_host_, counts_host_;  // [n, max_pages], [n]
+  mutable BackendArray<int64_t> page_base_, counts_;
 };
 
 }  // namespace dsv4

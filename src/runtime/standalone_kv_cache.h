@@ -44,6 +44,10 @@ class StandaloneKvCache final : public KvCache {
                    float* out) const override {
     cache_->rows_gather(layer, kind, slot, idx, n, out);
   }
+  void rows_gather_selected(int64_t layer, RowKind kind, const int32_t* slots, int64_t n, const int32_t* idx,
+                            int64_t k, float* out) const override {
+    cache_->rows_gather_selected(layer, kind, slots, n, idx, k, out);
+  }
   CompressorCarry compressor_carry(int64_t layer, RowKind kind, int32_t slot) override {
     return cache_->compressor_carry(layer, kind, slot);
   }

@@ -41,6 +41,62 @@ void AttentionRunner::raw_kv(const StepContext& ctx, int64_t layer, const Attent
   if (ctx.numerics.simulate_kv_fp8) be.simulate_e4m3(kv_.data(), n, c.nope_dim(), hd, 64);
 }
 
+namespace {
+
+// The direct gather gives every token its own index_topk rows, so its keys grow as
+// n_tokens · index_topk · head_dim fp32 values. A decode step has one token per sequence and
+// the union is no smaller, but a prefill chunk's tokens mostly select the same rows, which the
+// union reads once. Up to this many bytes a step goes direct: 512 tokens of the full model
+// (index_topk 512, head_dim 512: 1 MiB per token), so decode batches of a few hundred
+// sequences skip the read-back, while a 4096-token prefill chunk (4 GiB) takes the union.
+constexpr int64_t kDirectGatherBudgetBytes = int64_t{512} << 20;
+
+bool use_direct_gather(const StepContext& ctx) {
+  switch (ctx.topk_gather) {
+    case TopkGather::kUnion: return false;
+    case TopkGather::kDirect: return true;
+    case TopkGather::kAuto:
+      // Where the backend's memory is the host's the read-back is a memcpy: the union, which
+      // decodes each selected row once, is never more work there.
+      return !ctx.backend.memory_is_host() &&
+             ctx.layout.n_tokens * ctx.config.index_topk * ctx.config.head_dim * 4 <= kDirectGatherBudgetBytes;
+  }
+  return false;
+}
+
+}  // namespace
+
+int64_t AttentionRunner::gather_union(const StepContext& ctx, int64_t layer, const StepSeq& s, int64_t row0) {
+  const int64_t k = ctx.config.index_topk;
+  // Only the rows some token of the chunk selected, in ascending order.
+  union_.clear();
+  for (int64_t t = s.begin; t < s.begin + s.n; ++t)
+    for (int64_t j = 0; j < k; ++j)
+      if (topk_host_[static_cast<size_t>(t * k + j)] >= 0) union_.push_back(topk_host_[static_cast<size_t>(t * k + j)]);
+  std::sort(union_.begin(), union_.end());
+  union_.erase(std::unique(union_.begin(), union_.end()), union_.end());
+  const auto n_rows = static_cast<int64_t>(union_.size());
+  ctx.cache.rows_gather(layer, RowKind::kAttention, s.slot, union_.data(), n_rows,
+                        kvbuf_.data() + row0 * ctx.config.head_dim);
+  row_map_.assign(static_cast<size_t>(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot)), -1);
+  for (int64_t i = 0; i < n_rows; ++i)
+    row_map_[static_cast<size_t>(union_[static_cast<size_t>(i)])] = static_cast<int32_t>(row0 + i);
+  return n_rows;
+}
+
+void AttentionRunner::gather_direct(const StepContext& ctx, int64_t layer, int64_t row0) {
+  const StepLayout& lay = ctx.layout;
+  const int64_t k = ctx.config.index_topk;
+  slots_.resize(static_cast<size_t>(lay.n_tokens));
+  for (const StepSeq& s : lay.seqs) std::fill_n(slots_.begin() + s.begin, s.n, s.slot);
+  ctx.cache.rows_gather_selected(layer, RowKind::kAttention, slots_.data(), lay.n_tokens, topk_.data(), k,
+                                 kvbuf_.data() + row0 * ctx.config.head_dim);
+  // After the host-built part of cand_dev_ (stream order): the selections' entries.
+  first_col_dev_.assign(ctx.backend, first_col_);
+  ctx.backend.selected_candidates(topk_.data(), lay.n_tokens, k, row0, first_col_dev_.data(), cand_dev_.data(),
+                                  n_cand_);
+}
+
 void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
   const ModelConfig& c = ctx.config;
   const StepLayout& lay = ctx.layout;
@@ -49,7 +105,8 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
   const int64_t win = c.sliding_window;
   const int64_t ratio = c.compress_ratio(layer);
   const int64_t k = c.index_topk;
-  if (ratio == 4) topk_host_ = topk_.to_host(be);
+  const bool direct = ratio == 4 && use_direct_gather(ctx);
+  if (ratio == 4 && !direct) topk_host_ = topk_.to_host(be);
 
   // Candidate list width: the window plus the most compressed rows any token may see.
   int64_t n_comp = 0;
@@ -58,14 +115,15 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
   if (ratio == 4) n_comp = k;
   n_cand_ = win + n_comp;
   cand_.assign(static_cast<size_t>(lay.n_tokens * n_cand_), -1);
+  first_col_.resize(static_cast<size_t>(lay.n_tokens));
 
   // Key rows: per sequence, the cached window before the chunk, the chunk's own rows, then
-  // the compressed rows it needs.
-  int64_t n_keys = 0;
+  // the compressed rows it needs; the direct gather's k rows per token come after them all.
+  int64_t n_keys = direct ? lay.n_tokens * k : 0;
   for (const StepSeq& s : lay.seqs) {
     n_keys += std::min(s.start_pos, win - 1) + s.n;
     if (ratio == 128) n_keys += ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
-    if (ratio == 4) n_keys += std::min(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot), s.n * k);
+    if (ratio == 4 && !direct) n_keys += std::min(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot), s.n * k);
   }
   kvbuf_.resize(be, static_cast<size_t>(n_keys * hd));
 
@@ -80,20 +138,8 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
     if (ratio == 128) {
       n_comp_rows = ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
       ctx.cache.rows_read(layer, RowKind::kAttention, s.slot, 0, n_comp_rows, kvbuf_.data() + comp_base * hd);
-    } else if (ratio == 4) {
-      // Only the rows some token of the chunk selected, in ascending order.
-      union_.clear();
-      for (int64_t t = s.begin; t < s.begin + s.n; ++t)
-        for (int64_t j = 0; j < k; ++j)
-          if (topk_host_[static_cast<size_t>(t * k + j)] >= 0) union_.push_back(topk_host_[static_cast<size_t>(t * k + j)]);
-      std::sort(union_.begin(), union_.end());
-      union_.erase(std::unique(union_.begin(), union_.end()), union_.end());
-      n_comp_rows = static_cast<int64_t>(union_.size());
-      ctx.cache.rows_gather(layer, RowKind::kAttention, s.slot, union_.data(), n_comp_rows,
-                            kvbuf_.data() + comp_base * hd);
-      row_map_.assign(static_cast<size_t>(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot)), -1);
-      for (int64_t i = 0; i < n_comp_rows; ++i)
-        row_map_[static_cast<size_t>(union_[static_cast<size_t>(i)])] = static_cast<int32_t>(comp_base + i);
+    } else if (ratio == 4 && !direct) {
+      n_comp_rows = gather_union(ctx, layer, s, comp_base);
     }
     for (int64_t t = s.begin; t < s.begin + s.n; ++t) {
       const int64_t pos = lay.positions[static_cast<size_t>(t)];
@@ -102,9 +148,10 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
       // The raw window: positions max(0, pos-win+1) .. pos, oldest first.
       for (int64_t p = std::max<int64_t>(0, pos - win + 1); p <= pos; ++p)
         ct[m++] = static_cast<int32_t>(base + p - first_pos);
+      first_col_[static_cast<size_t>(t)] = static_cast<int32_t>(m);
       if (ratio == 128) {
         for (int64_t r = 0; r < (pos + 1) / ratio; ++r) ct[m++] = static_cast<int32_t>(comp_base + r);
-      } else if (ratio == 4) {
+      } else if (ratio == 4 && !direct) {
         for (int64_t j = 0; j < k; ++j) {
           const int32_t r = topk_host_[static_cast<size_t>(t * k + j)];
           if (r >= 0) ct[m++] = row_map_[static_cast<size_t>(r)];
@@ -114,8 +161,9 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
     }
     base = comp_base + n_comp_rows;
   }
-  DSV4_CHECK(base <= n_keys);
+  DSV4_CHECK(base + (direct ? lay.n_tokens * k : 0) <= n_keys);
   cand_dev_.assign(be, cand_);
+  if (direct) gather_direct(ctx, layer, base);
 }
 
 void AttentionRunner::output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out) {

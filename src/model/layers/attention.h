@@ -2,9 +2,15 @@
 // indexer of compressed layers, sparse attention with the sink over the window plus
 // compressed rows, inverse RoPE and the grouped low-rank output projection.
 //
-// The candidate lists are built on the host from the step's layout and the indexer's
-// selection (read back once per ratio-4 layer); keys move from the cache into kvbuf_ in the
-// backend's memory, one cache call per sequence and kind of row.
+// Keys move from the cache into kvbuf_ in the backend's memory, one cache call per sequence
+// and kind of row; the candidate lists are built on the host from the step's layout. The
+// indexer's selection (ratio-4 layers) takes one of two paths (TopkGather), with the same
+// candidates in the same list positions, so attention is bit-identical either way:
+//  - union: the selection is read back to the host, each sequence's selected rows are
+//    gathered once (sorted, deduplicated) and the host maps entries to kvbuf_ rows;
+//  - direct: each token's k selected rows are gathered from the cache by the device into
+//    kvbuf_ rows of their own and the device writes their candidate entries, so the host never
+//    waits for the device. Its keys grow with n_tokens · k, so it serves small steps (decode).
 #pragma once
 
 #include <cstdint>
@@ -26,8 +32,14 @@ class AttentionRunner {
  private:
   void query(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
   void raw_kv(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
-  // Fills kvbuf_ with each sequence's keys and cand_ with each token's candidate rows.
+  // Fills kvbuf_ with each sequence's keys and cand_dev_ with each token's candidate rows.
   void gather_candidates(const StepContext& ctx, int64_t layer);
+  // Union path: sequence s's selected rows into kvbuf_ rows from row0 (row_map_ maps them);
+  // returns their number.
+  int64_t gather_union(const StepContext& ctx, int64_t layer, const StepSeq& s, int64_t row0);
+  // Direct path: token t's selected rows into kvbuf_ rows row0 + t·k + j, and their entries
+  // into cand_dev_ from column first_col_[t] on.
+  void gather_direct(const StepContext& ctx, int64_t layer, int64_t row0);
   void output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out);
   void write_window(const StepContext& ctx, int64_t layer);
 
@@ -42,11 +54,14 @@ class AttentionRunner {
   BackendArray<float> o_;      // [n, heads, head_dim]
   BackendArray<float> z_;      // [n, o_groups·o_lora]
   BackendArray<int32_t> topk_;  // [n, index_topk] the indexer's selection
-  std::vector<int32_t> topk_host_;  // the same, read back to build the candidate lists
+  std::vector<int32_t> topk_host_;  // the same, read back (union path)
   std::vector<int32_t> cand_;   // [n, n_cand] indices into kvbuf_ (host, then cand_dev_)
   BackendArray<int32_t> cand_dev_;
-  std::vector<int32_t> row_map_;  // compressed row index -> kvbuf_ row (ratio 4 union)
+  std::vector<int32_t> row_map_;  // compressed row index -> kvbuf_ row (union path)
   std::vector<int32_t> union_;    // selected compressed rows of one sequence, ascending
+  std::vector<int32_t> first_col_;  // [n] each token's first column after its window entries
+  BackendArray<int32_t> first_col_dev_;  // the same, for the direct path's candidates
+  std::vector<int32_t> slots_;      // [n] each token's cache slot (direct path)
   int64_t n_cand_ = 0;
 };
 
