@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "dsv4/status.h"
 
@@ -42,6 +43,16 @@ struct CompressorCarry {
 inline int64_t compressor_carry_slots(int64_t ratio) { return ratio == 4 ? 2 * ratio : ratio; }
 inline int64_t compressor_carry_width(int64_t ratio, int64_t row_dim) { return ratio == 4 ? 2 * row_dim : row_dim; }
 
+// A run of one sequence's rows: window positions [first, first + n), or compressed row
+// indices [first, first + n), of the sequence in `slot`. A batched call takes a list of runs
+// and the rows of all of them in one buffer, run after run, so that a device backend moves
+// the rows of a whole step in one launch however many sequences it holds.
+struct CacheRun {
+  int32_t slot = 0;
+  int64_t first = 0;
+  int64_t n = 0;
+};
+
 class KvCache {
  public:
   virtual ~KvCache() = default;
@@ -51,23 +62,41 @@ class KvCache {
   virtual void set_length(int32_t slot, CacheStream stream, int64_t n) = 0;
 
   // Rows move between the cache and buffers in the backend's memory (the forward pass's
-  // activations); row lists and counts are host values. Each call moves a run of rows, so
-  // that a device backend does it in one launch.
+  // activations); runs, row lists and counts are host values. Each call moves all the rows
+  // of its runs, so that a device backend does it in one launch.
   //
-  // Window rows of absolute positions [pos, pos + n) from rows [n, head_dim]; n is at most
-  // sliding_window (only the last sliding_window positions can ever be read back).
-  virtual void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) = 0;
-  // rows [n, head_dim] = the window rows of positions [pos, pos + n), each one of the last
-  // sliding_window positions written for this layer and slot.
-  virtual void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const = 0;
+  // Window rows: rows [Σ n, head_dim] to / from the window positions of the runs, run after
+  // run. A run's n is at most sliding_window (only the last sliding_window positions can ever
+  // be read back); a read names positions among the last sliding_window written for its slot.
+  // A write names each ring row once: a slot's runs together span at most sliding_window
+  // positions.
+  virtual void window_write(int64_t layer, std::span<const CacheRun> runs, const float* rows) = 0;
+  virtual void window_read(int64_t layer, std::span<const CacheRun> runs, float* rows) const = 0;
+  void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) {
+    const CacheRun run{slot, pos, n};
+    window_write(layer, std::span(&run, 1), rows);
+  }
+  void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const {
+    const CacheRun run{slot, pos, n};
+    window_read(layer, std::span(&run, 1), rows);
+  }
 
   // Compressed rows of `kind` (attention rows are head_dim wide, indexer rows
-  // index_head_dim). Rows are written in order: rows [index, index + n) from rows [n, width],
-  // where `index` must equal the current count.
-  virtual void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) = 0;
+  // index_head_dim), rows [Σ n, width] run after run. Rows are written in order: each run's
+  // `first` must equal its slot's current count (counting the earlier runs of the call).
+  virtual void rows_append(int64_t layer, RowKind kind, std::span<const CacheRun> runs, const float* rows) = 0;
   virtual int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const = 0;
+  // Each run's rows, each below its slot's rows_count.
+  virtual void rows_read(int64_t layer, RowKind kind, std::span<const CacheRun> runs, float* out) const = 0;
+  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) {
+    const CacheRun run{slot, index, n};
+    rows_append(layer, kind, std::span(&run, 1), rows);
+  }
   // Copies rows [begin, end) into out [end-begin, width].
-  virtual void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const = 0;
+  void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const {
+    const CacheRun run{slot, begin, end > begin ? end - begin : 0};
+    rows_read(layer, kind, std::span(&run, 1), out);
+  }
   // Copies the rows listed in idx (a host array of n entries, each < rows_count) into out [n, width].
   virtual void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                            float* out) const = 0;

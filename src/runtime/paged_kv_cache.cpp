@@ -191,20 +191,26 @@ const int64_t* PagedKvCache::upload_offsets() const {
   return offsets_.data();
 }
 
-void PagedKvCache::window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) {
-  DSV4_CHECK(layer < n_layers_ && n <= config_.sliding_window);
+int64_t PagedKvCache::window_offsets(int64_t layer, std::span<const CacheRun> runs) const {
+  DSV4_CHECK(layer < n_layers_);
+  offsets_host_.clear();
+  for (const CacheRun& r : runs) {
+    DSV4_CHECK(r.n >= 0 && r.n <= config_.sliding_window);
+    for (int64_t i = 0; i < r.n; ++i) offsets_host_.push_back(window_offset(layer, r.slot, r.first + i));
+  }
+  return static_cast<int64_t>(offsets_host_.size());
+}
+
+void PagedKvCache::window_write(int64_t layer, std::span<const CacheRun> runs, const float* rows) {
+  const int64_t n = window_offsets(layer, runs);
   if (n == 0) return;
-  offsets_host_.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) offsets_host_[static_cast<size_t>(i)] = window_offset(layer, slot, pos + i);
   backend_.encode_kv_rows_at(formats_.attn, rows, n, config_.head_dim, config_.head_dim, config_.qk_rope_head_dim,
                              slots(), upload_offsets());
 }
 
-void PagedKvCache::window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const {
-  DSV4_CHECK(layer < n_layers_ && n <= config_.sliding_window);
+void PagedKvCache::window_read(int64_t layer, std::span<const CacheRun> runs, float* rows) const {
+  const int64_t n = window_offsets(layer, runs);
   if (n == 0) return;
-  offsets_host_.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) offsets_host_[static_cast<size_t>(i)] = window_offset(layer, slot, pos + i);
   backend_.decode_kv_rows_at(formats_.attn, slots(), upload_offsets(), n, config_.head_dim, config_.qk_rope_head_dim,
                              rows, config_.head_dim);
 }
@@ -227,29 +233,36 @@ int64_t PagedKvCache::row_offset(int64_t layer, RowKind kind, int32_t slot, int6
          (index % r.rows_per_page) * r.row_bytes;
 }
 
-void PagedKvCache::rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n,
-                               const float* rows) {
-  int64_t& count = meta_[static_cast<size_t>(slot)].rows[static_cast<size_t>(2 * layer + (kind == RowKind::kIndexer))];
-  DSV4_CHECK(index == count);
+int64_t PagedKvCache::row_offsets(int64_t layer, RowKind kind, std::span<const CacheRun> runs) const {
+  offsets_host_.clear();
+  for (const CacheRun& r : runs) {
+    DSV4_CHECK(r.n >= 0);
+    for (int64_t i = 0; i < r.n; ++i) offsets_host_.push_back(row_offset(layer, kind, r.slot, r.first + i));
+  }
+  return static_cast<int64_t>(offsets_host_.size());
+}
+
+void PagedKvCache::rows_append(int64_t layer, RowKind kind, std::span<const CacheRun> runs, const float* rows) {
+  for (const CacheRun& r : runs) {
+    int64_t& count =
+        meta_[static_cast<size_t>(r.slot)].rows[static_cast<size_t>(2 * layer + (kind == RowKind::kIndexer))];
+    DSV4_CHECK(r.first == count);
+    count += r.n;
+  }
+  const int64_t n = row_offsets(layer, kind, runs);
   if (n == 0) return;
-  offsets_host_.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) offsets_host_[static_cast<size_t>(i)] = row_offset(layer, kind, slot, index + i);
   backend_.encode_kv_rows_at(format(kind), rows, n, dim(kind), dim(kind), rope(kind), pages(), upload_offsets());
-  count += n;
 }
 
 int64_t PagedKvCache::rows_count(int64_t layer, RowKind kind, int32_t slot) const {
   return meta_[static_cast<size_t>(slot)].rows[static_cast<size_t>(2 * layer + (kind == RowKind::kIndexer))];
 }
 
-void PagedKvCache::rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end,
-                             float* out) const {
-  if (end <= begin) return;
-  offsets_host_.resize(static_cast<size_t>(end - begin));
-  for (int64_t i = begin; i < end; ++i)
-    offsets_host_[static_cast<size_t>(i - begin)] = row_offset(layer, kind, slot, i);
-  backend_.decode_kv_rows_at(format(kind), pages(), upload_offsets(), end - begin, dim(kind), rope(kind), out,
-                             dim(kind));
+void PagedKvCache::rows_read(int64_t layer, RowKind kind, std::span<const CacheRun> runs, float* out) const {
+  for (const CacheRun& r : runs) DSV4_CHECK(r.first >= 0 && r.first + r.n <= rows_count(layer, kind, r.slot));
+  const int64_t n = row_offsets(layer, kind, runs);
+  if (n == 0) return;
+  backend_.decode_kv_rows_at(format(kind), pages(), upload_offsets(), n, dim(kind), rope(kind), out, dim(kind));
 }
 
 void PagedKvCache::rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,

@@ -63,11 +63,15 @@ class PagedKvCache final : public KvCache {
   // KvCache
   int64_t length(int32_t slot, CacheStream stream) const override;
   void set_length(int32_t slot, CacheStream stream, int64_t n) override;
-  void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) override;
-  void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const override;
-  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) override;
+  using KvCache::window_write;
+  using KvCache::window_read;
+  using KvCache::rows_append;
+  using KvCache::rows_read;
+  void window_write(int64_t layer, std::span<const CacheRun> runs, const float* rows) override;
+  void window_read(int64_t layer, std::span<const CacheRun> runs, float* rows) const override;
+  void rows_append(int64_t layer, RowKind kind, std::span<const CacheRun> runs, const float* rows) override;
   int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const override;
-  void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const override;
+  void rows_read(int64_t layer, RowKind kind, std::span<const CacheRun> runs, float* out) const override;
   void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                    float* out) const override;
   void rows_gather_selected(int64_t layer, RowKind kind, const int32_t* slots, int64_t n, const int32_t* idx,
@@ -90,6 +94,10 @@ class PagedKvCache final : public KvCache {
   dsv4k::PagedRows paged_rows(int64_t layer, RowKind kind) const;
   // Offset of row `index` of `kind` of `layer` in the page pool, through the slot's pages.
   int64_t row_offset(int64_t layer, RowKind kind, int32_t slot, int64_t index) const;
+  // offsets_host_ = the byte offsets of the runs' window rows / compressed rows, run after
+  // run; returns their number.
+  int64_t window_offsets(int64_t layer, std::span<const CacheRun> runs) const;
+  int64_t row_offsets(int64_t layer, RowKind kind, std::span<const CacheRun> runs) const;
   // Uploads the host offsets of a call (offsets_host_) for the backend.
   const int64_t* upload_offsets() const;
   uint8_t* pages() const { return static_cast<uint8_t*>(pages_->data()); }

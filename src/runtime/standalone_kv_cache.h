@@ -25,20 +25,24 @@ class StandaloneKvCache final : public KvCache {
 
   int64_t length(int32_t slot, CacheStream stream) const override { return cache_->length(slot, stream); }
   void set_length(int32_t slot, CacheStream stream, int64_t n) override { cache_->set_length(slot, stream, n); }
-  void window_write(int64_t layer, int32_t slot, int64_t pos, int64_t n, const float* rows) override {
-    cache_->window_write(layer, slot, pos, n, rows);
+  using KvCache::window_write;
+  using KvCache::window_read;
+  using KvCache::rows_append;
+  using KvCache::rows_read;
+  void window_write(int64_t layer, std::span<const CacheRun> runs, const float* rows) override {
+    cache_->window_write(layer, runs, rows);
   }
-  void window_read(int64_t layer, int32_t slot, int64_t pos, int64_t n, float* rows) const override {
-    cache_->window_read(layer, slot, pos, n, rows);
+  void window_read(int64_t layer, std::span<const CacheRun> runs, float* rows) const override {
+    cache_->window_read(layer, runs, rows);
   }
-  void rows_append(int64_t layer, RowKind kind, int32_t slot, int64_t index, int64_t n, const float* rows) override {
-    cache_->rows_append(layer, kind, slot, index, n, rows);
+  void rows_append(int64_t layer, RowKind kind, std::span<const CacheRun> runs, const float* rows) override {
+    cache_->rows_append(layer, kind, runs, rows);
   }
   int64_t rows_count(int64_t layer, RowKind kind, int32_t slot) const override {
     return cache_->rows_count(layer, kind, slot);
   }
-  void rows_read(int64_t layer, RowKind kind, int32_t slot, int64_t begin, int64_t end, float* out) const override {
-    cache_->rows_read(layer, kind, slot, begin, end, out);
+  void rows_read(int64_t layer, RowKind kind, std::span<const CacheRun> runs, float* out) const override {
+    cache_->rows_read(layer, kind, runs, out);
   }
   void rows_gather(int64_t layer, RowKind kind, int32_t slot, const int32_t* idx, int64_t n,
                    float* out) const override {

@@ -13,40 +13,19 @@
 #include <random>
 #include <vector>
 
-#include "runtime/paged_kv_cache.h"
+#include "interleaved_cache.h"
 #include "tiny_model_fixture.h"
 
 namespace dsv4 {
 namespace {
 
+using testing::bit_equal;
+using testing::interleaved_cache;
+using testing::kPageTokens;
 using testing::random_tokens;
 using testing::TinyModel;
 
-constexpr int64_t kPageTokens = 128;
 constexpr int64_t kLayer = 1;  // the micro model's ratio-4 layer
-
-bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-// n_slots fresh slots; page i of slot s is page (pages_per_seq - 1 - i) · n_slots + s.
-std::unique_ptr<PagedKvCache> interleaved_cache(const TinyModel& tm, int32_t n_slots, int64_t pages_per_seq) {
-  const PagedKvFormats formats = PagedKvFormats::for_numerics(tm.numerics);
-  Result<KvLayout> layout = KvLayout::make(kv_geometry(tm.config, formats), kPageTokens);
-  EXPECT_TRUE(layout.is_ok()) << layout.status().to_string();
-  Result<std::unique_ptr<PagedKvCache>> cache =
-      PagedKvCache::make(tm.config, *layout, formats, *tm.backend, n_slots * pages_per_seq, n_slots, 0);
-  EXPECT_TRUE(cache.is_ok()) << cache.status().to_string();
-  std::unique_ptr<PagedKvCache> c = std::move(cache).value();
-  for (int32_t s = 0; s < n_slots; ++s) {
-    std::vector<PageId> pages;
-    for (int64_t i = 0; i < pages_per_seq; ++i)
-      pages.push_back(static_cast<PageId>((pages_per_seq - 1 - i) * n_slots + s));
-    c->reset_slot(s);
-    c->set_pages(s, pages);
-  }
-  return c;
-}
 
 class TopkGatherTwins : public ::testing::TestWithParam<Numerics> {};
 
@@ -133,14 +112,7 @@ TEST_P(TopkGatherTwins, DirectAndUnionGatherGiveBitIdenticalLogits) {
   EXPECT_TRUE(bit_equal(direct, by_union));
 }
 
-// Reference numerics (FP8 / FP4 rows), bf16 rows, and exact numerics (fp32 rows).
-INSTANTIATE_TEST_SUITE_P(Numerics, TopkGatherTwins,
-                         ::testing::Values(Numerics::reference(), Numerics{true, true, false, false},
-                                           Numerics::exact()),
-                         [](const ::testing::TestParamInfo<Numerics>& i) {
-                           return i.param.bf16_activations ? (i.param.simulate_kv_fp8 ? "Reference" : "Bf16")
-                                                           : "Exact";
-                         });
+INSTANTIATE_TEST_SUITE_P(Numerics, TopkGatherTwins, testing::kv_row_numerics(), testing::kv_row_numerics_name);
 
 }  // namespace
 }  // namespace dsv4

@@ -117,40 +117,50 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
   cand_.assign(static_cast<size_t>(lay.n_tokens * n_cand_), -1);
   first_col_.resize(static_cast<size_t>(lay.n_tokens));
 
-  // Key rows: per sequence, the cached window before the chunk, the chunk's own rows, then
-  // the compressed rows it needs; the direct gather's k rows per token come after them all.
-  int64_t n_keys = direct ? lay.n_tokens * k : 0;
-  for (const StepSeq& s : lay.seqs) {
-    n_keys += std::min(s.start_pos, win - 1) + s.n;
-    if (ratio == 128) n_keys += ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
-    if (ratio == 4 && !direct) n_keys += std::min(ctx.cache.rows_count(layer, RowKind::kAttention, s.slot), s.n * k);
-  }
-  kvbuf_.resize(be, static_cast<size_t>(n_keys * hd));
-
-  int64_t base = 0;
+  // Key rows in sections, each filled by one call for the whole step however many sequences
+  // it holds: [the window rows cached before the step, sequence after sequence][the step's
+  // own rows, kv_ as it is][the compressed rows, sequence after sequence][the direct gather's
+  // k rows per token]. Only the kvbuf_ rows that entries name depend on this order, never
+  // the entries' places in a candidate list (the attention's summation order).
+  window_runs_.clear();
+  comp_runs_.clear();
+  int64_t n_window = 0, n_comp_keys = 0;
   for (const StepSeq& s : lay.seqs) {
     const int64_t n_old = std::min(s.start_pos, win - 1);
-    const int64_t first_pos = s.start_pos - n_old;  // position of kvbuf_ row `base`
-    ctx.cache.window_read(layer, s.slot, first_pos, n_old, kvbuf_.data() + base * hd);
-    be.copy(kvbuf_.data() + (base + n_old) * hd, kv_.data() + s.begin * hd, static_cast<size_t>(s.n * hd) * sizeof(float));
-    const int64_t comp_base = base + n_old + s.n;
-    int64_t n_comp_rows = 0;
+    window_runs_.push_back({s.slot, s.start_pos - n_old, n_old});
+    n_window += n_old;
+    const int64_t n_rows = ratio > 0 ? ctx.cache.rows_count(layer, RowKind::kAttention, s.slot) : 0;
     if (ratio == 128) {
-      n_comp_rows = ctx.cache.rows_count(layer, RowKind::kAttention, s.slot);
-      ctx.cache.rows_read(layer, RowKind::kAttention, s.slot, 0, n_comp_rows, kvbuf_.data() + comp_base * hd);
-    } else if (ratio == 4 && !direct) {
-      n_comp_rows = gather_union(ctx, layer, s, comp_base);
+      comp_runs_.push_back({s.slot, 0, n_rows});
+      n_comp_keys += n_rows;
     }
+    if (ratio == 4 && !direct) n_comp_keys += std::min(n_rows, s.n * k);
+  }
+  const int64_t n_keys = n_window + lay.n_tokens + n_comp_keys + (direct ? lay.n_tokens * k : 0);
+  kvbuf_.resize(be, static_cast<size_t>(n_keys * hd));
+  ctx.cache.window_read(layer, window_runs_, kvbuf_.data());
+  be.copy(kvbuf_.data() + n_window * hd, kv_.data(), static_cast<size_t>(lay.n_tokens * hd) * sizeof(float));
+  const int64_t comp0 = n_window + lay.n_tokens;
+  if (ratio == 128) ctx.cache.rows_read(layer, RowKind::kAttention, comp_runs_, kvbuf_.data() + comp0 * hd);
+
+  int64_t window_row = 0, comp_row = comp0;  // the sequence's first row in each section
+  for (size_t i = 0; i < lay.seqs.size(); ++i) {
+    const StepSeq& s = lay.seqs[i];
+    int64_t n_comp_rows = 0;
+    if (ratio == 128) n_comp_rows = comp_runs_[i].n;
+    if (ratio == 4 && !direct) n_comp_rows = gather_union(ctx, layer, s, comp_row);
+    const int64_t first_pos = window_runs_[i].first;  // position of kvbuf_ row window_row
+    const int64_t own_row = n_window + s.begin - s.start_pos;  // + position: kvbuf_ row of a step token
     for (int64_t t = s.begin; t < s.begin + s.n; ++t) {
       const int64_t pos = lay.positions[static_cast<size_t>(t)];
       int32_t* ct = cand_.data() + t * n_cand_;
       int64_t m = 0;
       // The raw window: positions max(0, pos-win+1) .. pos, oldest first.
       for (int64_t p = std::max<int64_t>(0, pos - win + 1); p <= pos; ++p)
-        ct[m++] = static_cast<int32_t>(base + p - first_pos);
+        ct[m++] = static_cast<int32_t>(p < s.start_pos ? window_row + p - first_pos : own_row + p);
       first_col_[static_cast<size_t>(t)] = static_cast<int32_t>(m);
       if (ratio == 128) {
-        for (int64_t r = 0; r < (pos + 1) / ratio; ++r) ct[m++] = static_cast<int32_t>(comp_base + r);
+        for (int64_t r = 0; r < (pos + 1) / ratio; ++r) ct[m++] = static_cast<int32_t>(comp_row + r);
       } else if (ratio == 4 && !direct) {
         for (int64_t j = 0; j < k; ++j) {
           const int32_t r = topk_host_[static_cast<size_t>(t * k + j)];
@@ -159,11 +169,12 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
       }
       DSV4_CHECK(m <= n_cand_);
     }
-    base = comp_base + n_comp_rows;
+    window_row += window_runs_[i].n;
+    comp_row += n_comp_rows;
   }
-  DSV4_CHECK(base + (direct ? lay.n_tokens * k : 0) <= n_keys);
+  DSV4_CHECK(comp_row + (direct ? lay.n_tokens * k : 0) <= n_keys);
   cand_dev_.assign(be, cand_);
-  if (direct) gather_direct(ctx, layer, base);
+  if (direct) gather_direct(ctx, layer, comp_row);
 }
 
 void AttentionRunner::output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out) {
@@ -191,12 +202,35 @@ void AttentionRunner::output(const StepContext& ctx, int64_t layer, const Attent
 }
 
 void AttentionRunner::write_window(const StepContext& ctx, int64_t layer) {
+  const StepLayout& lay = ctx.layout;
   const int64_t hd = ctx.config.head_dim;
-  for (const StepSeq& s : ctx.layout.seqs) {
-    // Only the last `sliding_window` rows can ever be read again.
+  window_runs_.clear();
+  int64_t n_rows = 0;
+  for (const StepSeq& s : lay.seqs) {
+    // Only the last `sliding_window` rows can ever be read again (older ones would land on
+    // the same ring rows, which a write names once).
     const int64_t i0 = std::max<int64_t>(0, s.n - ctx.config.sliding_window);
-    ctx.cache.window_write(layer, s.slot, s.start_pos + i0, s.n - i0, kv_.data() + (s.begin + i0) * hd);
+    window_runs_.push_back({s.slot, s.start_pos + i0, s.n - i0});
+    n_rows += s.n - i0;
   }
+  // kv_ holds the sequences' rows one after the other: unless a chunk longer than the window
+  // skips some, the rows to write are kv_ as it is; otherwise one copy gathers them.
+  const float* rows = kv_.data();
+  if (n_rows < lay.n_tokens) {
+    win_rows_.resize(ctx.backend, static_cast<size_t>(n_rows * hd));
+    spans_.clear();
+    int64_t row = 0;
+    for (size_t i = 0; i < lay.seqs.size(); ++i) {
+      const StepSeq& s = lay.seqs[i];
+      const int64_t n = window_runs_[i].n;
+      spans_.push_back({win_rows_.data() + row * hd, kv_.data() + (s.begin + s.n - n) * hd,
+                        n * hd * static_cast<int64_t>(sizeof(float))});
+      row += n;
+    }
+    ctx.backend.copy_spans(spans_.data(), static_cast<int64_t>(spans_.size()));
+    rows = win_rows_.data();
+  }
+  ctx.cache.window_write(layer, window_runs_, rows);
 }
 
 void AttentionRunner::forward(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x,

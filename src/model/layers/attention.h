@@ -2,10 +2,12 @@
 // indexer of compressed layers, sparse attention with the sink over the window plus
 // compressed rows, inverse RoPE and the grouped low-rank output projection.
 //
-// Keys move from the cache into kvbuf_ in the backend's memory, one cache call per sequence
-// and kind of row; the candidate lists are built on the host from the step's layout. The
-// indexer's selection (ratio-4 layers) takes one of two paths (TopkGather), with the same
-// candidates in the same list positions, so attention is bit-identical either way:
+// Keys move from the cache into kvbuf_ in the backend's memory, one cache call per kind of
+// row for the whole step however many sequences it holds (on a device each call is a
+// launch), except the union path's below (one per sequence); the candidate lists are built
+// on the host from the step's layout. The indexer's selection (ratio-4 layers) takes one of
+// two paths (TopkGather), with the same candidates in the same list positions, so attention
+// is bit-identical either way:
 //  - union: the selection is read back to the host, each sequence's selected rows are
 //    gathered once (sorted, deduplicated) and the host maps entries to kvbuf_ rows;
 //  - direct: each token's k selected rows are gathered from the cache by the device into
@@ -62,6 +64,10 @@ class AttentionRunner {
   std::vector<int32_t> first_col_;  // [n] each token's first column after its window entries
   BackendArray<int32_t> first_col_dev_;  // the same, for the direct path's candidates
   std::vector<int32_t> slots_;      // [n] each token's cache slot (direct path)
+  std::vector<CacheRun> window_runs_;  // [n_seqs] each sequence's window rows read / written
+  std::vector<CacheRun> comp_runs_;    // [n_seqs] each sequence's compressed rows (ratio 128)
+  std::vector<dsv4k::CopySpan> spans_;  // [n_seqs] window rows to write, out of kv_
+  BackendArray<float> win_rows_;        // [n_rows, head_dim] the same, gathered
   int64_t n_cand_ = 0;
 };
 

@@ -112,14 +112,14 @@ void CompressorRunner::finish_rows(const StepContext& ctx, int64_t layer, RowKin
       }
       break;
   }
-  // Rows come in runs of one sequence with consecutive indices: one append per run.
-  for (int64_t r0 = 0; r0 < n_emit;) {
-    int64_t r1 = r0 + 1;
-    while (r1 < n_emit && row_slot_[static_cast<size_t>(r1)] == row_slot_[static_cast<size_t>(r0)]) ++r1;
-    ctx.cache.rows_append(layer, kind, row_slot_[static_cast<size_t>(r0)], row_index_[static_cast<size_t>(r0)], r1 - r0,
-                          rows_.data() + r0 * dim);
-    r0 = r1;
+  // Rows come in runs of one sequence with consecutive indices: one append for all runs.
+  runs_.clear();
+  for (int64_t r = 0; r < n_emit; ++r) {
+    const int32_t slot = row_slot_[static_cast<size_t>(r)];
+    if (runs_.empty() || runs_.back().slot != slot) runs_.push_back({slot, row_index_[static_cast<size_t>(r)], 0});
+    ++runs_.back().n;
   }
+  ctx.cache.rows_append(layer, kind, runs_, rows_.data());
 }
 
 void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w,

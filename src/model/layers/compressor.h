@@ -48,6 +48,7 @@ class CompressorRunner {
   std::vector<int64_t> row_pos_;    // [n_emit] position bR of each new row (its rotation)
   std::vector<int32_t> row_slot_;   // [n_emit] owning sequence slot
   std::vector<int64_t> row_index_;  // [n_emit] row index b
+  std::vector<CacheRun> runs_;      // [n_runs] the emitted rows as runs of one sequence each
 };
 
 }  // namespace dsv4

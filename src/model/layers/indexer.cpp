@@ -8,6 +8,10 @@ namespace dsv4 {
 namespace {
 // Bounds the score matrix of one query block (queries x rows) to ~64 MB.
 constexpr int64_t kScoreBudget = int64_t{16} << 20;
+// Bounds the keys read by one cache call to ~256 MB (512K rows of the full model), so that
+// the sequences of a decode step take one read (one launch on a device) unless their
+// contexts are very long; a sequence longer than that takes a read of its own.
+constexpr int64_t kKeyBudget = int64_t{64} << 20;
 }  // namespace
 
 void IndexerRunner::select(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x,
@@ -17,7 +21,6 @@ void IndexerRunner::select(const StepContext& ctx, int64_t layer, const Attentio
   const int64_t heads = c.index_n_heads;
   const int64_t hd = c.index_head_dim;
   const int64_t rope = c.qk_rope_head_dim;
-  const int64_t k = c.index_topk;
   const Round round = ctx.round();
   Backend& be = ctx.backend;
 
@@ -39,24 +42,48 @@ void IndexerRunner::select(const StepContext& ctx, int64_t layer, const Attentio
   visible_.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) visible_[static_cast<size_t>(i)] = (ctx.layout.positions[static_cast<size_t>(i)] + 1) / 4;
   visible_dev_.assign(be, visible_);
-  for (const StepSeq& s : ctx.layout.seqs) {
-    const int64_t n_rows = ctx.cache.rows_count(layer, RowKind::kIndexer, s.slot);
-    if (n_rows == 0) {
-      none_.assign(static_cast<size_t>(s.n * k), -1);
-      be.upload(topk + s.begin * k, none_.data(), none_.size() * sizeof(int32_t));
-      continue;
+  const std::vector<StepSeq>& seqs = ctx.layout.seqs;
+  for (size_t i = 0; i < seqs.size();) {
+    // The keys of the next sequences that fit in kKeyBudget (at least one), sequence after
+    // sequence in keys_.
+    runs_.clear();
+    int64_t n_keys = 0;
+    for (size_t j = i; j < seqs.size(); ++j) {
+      const int64_t n_rows = ctx.cache.rows_count(layer, RowKind::kIndexer, seqs[j].slot);
+      if (!runs_.empty() && (n_keys + n_rows) * hd > kKeyBudget) break;
+      runs_.push_back({seqs[j].slot, 0, n_rows});
+      n_keys += n_rows;
     }
-    keys_.resize(be, static_cast<size_t>(n_rows * hd));
-    ctx.cache.rows_read(layer, RowKind::kIndexer, s.slot, 0, n_rows, keys_.data());
-    const int64_t block = std::max<int64_t>(1, kScoreBudget / n_rows);
-    for (int64_t b = 0; b < s.n; b += block) {
-      const int64_t m = std::min(block, s.n - b);
-      const int64_t t0 = s.begin + b;
-      scores_.resize(be, static_cast<size_t>(m * n_rows));
-      be.indexer_scores(q_.data() + t0 * heads * hd, m, heads * hd, heads, hd, w_.data() + t0 * heads, keys_.data(),
-                        n_rows, visible_dev_.data() + t0, scores_.data(), round);
-      be.topk_rows(scores_.data(), m, n_rows, visible_dev_.data() + t0, k, topk + t0 * k);
+    keys_.resize(be, static_cast<size_t>(n_keys * hd));
+    ctx.cache.rows_read(layer, RowKind::kIndexer, runs_, keys_.data());
+    int64_t key_row = 0;
+    for (const CacheRun& r : runs_) {
+      select_sequence(ctx, seqs[i++], keys_.data() + key_row * hd, r.n, topk);
+      key_row += r.n;
     }
+  }
+}
+
+void IndexerRunner::select_sequence(const StepContext& ctx, const StepSeq& s, const float* keys, int64_t n_rows,
+                                    int32_t* topk) {
+  const ModelConfig& c = ctx.config;
+  const int64_t heads = c.index_n_heads;
+  const int64_t hd = c.index_head_dim;
+  const int64_t k = c.index_topk;
+  Backend& be = ctx.backend;
+  if (n_rows == 0) {
+    none_.assign(static_cast<size_t>(s.n * k), -1);
+    be.upload(topk + s.begin * k, none_.data(), none_.size() * sizeof(int32_t));
+    return;
+  }
+  const int64_t block = std::max<int64_t>(1, kScoreBudget / n_rows);
+  for (int64_t b = 0; b < s.n; b += block) {
+    const int64_t m = std::min(block, s.n - b);
+    const int64_t t0 = s.begin + b;
+    scores_.resize(be, static_cast<size_t>(m * n_rows));
+    be.indexer_scores(q_.data() + t0 * heads * hd, m, heads * hd, heads, hd, w_.data() + t0 * heads, keys, n_rows,
+                      visible_dev_.data() + t0, scores_.data(), ctx.round());
+    be.topk_rows(scores_.data(), m, n_rows, visible_dev_.data() + t0, k, topk + t0 * k);
   }
 }
 

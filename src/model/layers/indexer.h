@@ -21,9 +21,13 @@ class IndexerRunner {
               int32_t* topk);
 
  private:
+  // Sequence s's tokens' selection among its n_rows keys [n_rows, 128].
+  void select_sequence(const StepContext& ctx, const StepSeq& s, const float* keys, int64_t n_rows, int32_t* topk);
+
   BackendArray<float> q_;        // [n, heads, 128]
   BackendArray<float> w_;        // [n, heads]
-  BackendArray<float> keys_;     // [n_rows, 128] one sequence's indexer rows
+  BackendArray<float> keys_;     // [Σ n_rows, 128] indexer rows of some sequences, one after the other
+  std::vector<CacheRun> runs_;   // those sequences' rows
   BackendArray<float> scores_;   // [block, n_rows]
   std::vector<int64_t> visible_;  // [n] rows visible to each token
   BackendArray<int64_t> visible_dev_;
