@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -120,17 +121,25 @@ class ScriptedServer {
     if (body.contains("prompt") && body["prompt"].is_string())
       n_prompt = 1 + std::count(body["prompt"].get<std::string>().begin(), body["prompt"].get<std::string>().end(), ' ');
     enter();
+    // A request stops being active just before the server writes what lets the client finish
+    // it (the last chunk, or the error): the client may send its next request as soon as it
+    // has read that, before httplib runs the releaser. Whichever comes first leaves, once.
+    auto left = std::make_shared<std::atomic<bool>>(false);
+    auto leave = [this, left] {
+      if (!left->exchange(true)) --active_;
+    };
     res.set_chunked_content_provider(
         "text/event-stream",
-        [this, b, chat, n_out, n_prompt](size_t, httplib::DataSink& sink) {
-          return stream(sink, b, chat, n_out, n_prompt);
+        [this, b, chat, n_out, n_prompt, leave](size_t, httplib::DataSink& sink) {
+          return stream(sink, b, chat, n_out, n_prompt, leave);
         },
-        [this](bool) { --active_; });
+        [leave](bool) { leave(); });
   }
 
   static void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
-  bool stream(httplib::DataSink& sink, Behavior b, bool chat, int64_t n_out, int64_t n_prompt) {
+  template <class Leave>
+  bool stream(httplib::DataSink& sink, Behavior b, bool chat, int64_t n_out, int64_t n_prompt, const Leave& leave) {
     auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
     if (b == Behavior::kStall) {
       for (int i = 0; i < 500 && !stopping_.load() && sink.is_writable(); ++i) sleep_ms(10);
@@ -144,10 +153,11 @@ class ScriptedServer {
       if (i > 0) sleep_ms(cfg_.itl_ms);
       if (!write(chunk(chat, "tok", false))) return false;
       if (b == Behavior::kDropMidStream && i == 1) return false;
-      if (b == Behavior::kMalformed) return write("data: {\"choices\": [oops\n\n") && (sink.done(), true);
+      if (b == Behavior::kMalformed) return leave(), write("data: {\"choices\": [oops\n\n") && (sink.done(), true);
       if (b == Behavior::kErrorEvent)
-        return write("data: {\"error\": {\"message\": \"out of KV pages\"}}\n\n") && (sink.done(), true);
+        return leave(), write("data: {\"error\": {\"message\": \"out of KV pages\"}}\n\n") && (sink.done(), true);
     }
+    leave();
     write(chunk(chat, "", true));
     write("data: " + nlohmann::json{{"choices", nlohmann::json::array()},
                                     {"usage", {{"prompt_tokens", n_prompt}, {"completion_tokens", n_out},
