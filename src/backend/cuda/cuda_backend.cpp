@@ -109,9 +109,7 @@ class CudaBackend final : public Backend {
                                 std::to_string(dst_pitch) + ", all multiples of 4?) failed: " + rt_->error_name(err));
   }
 
-  // The span list goes up like the compressor's jobs (rewritten only after the launch that read
-  // the previous one, in stream order); the alignment the kernel assumes is checked here, where
-  // the spans are host values.
+  // The alignment the kernel assumes is checked here, where the spans are host values.
   void copy_spans(const dsv4k::CopySpan* spans, int64_t n) override {
     int64_t max_bytes = 0;
     for (int64_t i = 0; i < n; ++i) {
@@ -123,10 +121,7 @@ class CudaBackend final : public Backend {
       max_bytes = std::max(max_bytes, sp.bytes);
     }
     if (n == 0 || max_bytes == 0) return;
-    const size_t bytes = static_cast<size_t>(n) * sizeof(dsv4k::CopySpan);
-    PoolBuffer& buf = scratch(&spans_, bytes);
-    must(rt_->copy(buf.get(), spans, bytes, CopyKind::kHostToDevice), "uploading copy spans");
-    check(k::copy_spans(buf.as<dsv4k::CopySpan>(), n, max_bytes, s()), "copy_spans");
+    check(k::copy_spans(upload_list(&spans_, spans, n, "uploading copy spans"), n, max_bytes, s()), "copy_spans");
   }
 
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
@@ -212,12 +207,8 @@ class CudaBackend final : public Backend {
   }
   void compress_pool(const dsv4k::CompressorShape& sh, const float* ape, const PoolJob* jobs, int64_t n_jobs) override {
     if (n_jobs == 0) return;
-    const size_t bytes = static_cast<size_t>(n_jobs) * sizeof(PoolJob);
-    // Rewriting the list is safe: the copy is stream-ordered after the kernel that read the
-    // previous one.
-    PoolBuffer& buf = scratch(&jobs_, bytes);
-    must(rt_->copy(buf.get(), jobs, bytes, CopyKind::kHostToDevice), "uploading compressor jobs");
-    check(k::compress_pool_jobs(sh, ape, buf.as<dsv4k::CompressJob>(), n_jobs, s()), "compress_pool_jobs");
+    const auto* dev = upload_list(&jobs_, jobs, n_jobs, "uploading compressor jobs");
+    check(k::compress_pool_jobs(sh, ape, dev, n_jobs, s()), "compress_pool_jobs");
   }
   void indexer_scores(const float* q, int64_t n_q, int64_t ldq, int64_t n_heads, int64_t head_dim, const float* w,
                       const float* keys, int64_t n_keys, const int64_t* n_visible, float* scores, Round round) override {
@@ -330,19 +321,17 @@ class CudaBackend final : public Backend {
   }
 
   // One block per row on the device; only the settings go up and the tokens come back, not
-  // the [n, vocab] logits.
+  // the [n, vocab] logits: one download (one wait) for tokens and statuses together.
   bool sample_rows(const float* logits, int64_t n, int64_t vocab, int64_t ld, const dsv4k::SampleRowParams* params,
                    int32_t* tokens, int32_t* status) override {
     if (n == 0) return true;
-    const size_t param_bytes = static_cast<size_t>(n) * sizeof(dsv4k::SampleRowParams);
-    const size_t out_bytes = static_cast<size_t>(n) * sizeof(int32_t);
-    PoolBuffer& p = scratch(&sample_params_, param_bytes);
-    auto* out = scratch(&sample_out_, 2 * out_bytes).as<int32_t>();  // tokens, then status
-    must(rt_->copy(p.get(), params, param_bytes, CopyKind::kHostToDevice), "uploading sampling settings");
-    check(k::sample_rows(logits, n, vocab, ld, p.as<dsv4k::SampleRowParams>(), out, out + n, s()), "sample_rows", n,
-          vocab);
-    download(tokens, out, out_bytes);
-    download(status, out + n, out_bytes);
+    const auto* p = upload_list(&sample_params_, params, n, "uploading sampling settings");
+    auto* out = scratch(&sample_out_, static_cast<size_t>(2 * n) * sizeof(int32_t)).as<int32_t>();  // tokens, status
+    check(k::sample_rows(logits, n, vocab, ld, p, out, out + n, s()), "sample_rows", n, vocab);
+    sample_host_.resize(static_cast<size_t>(2 * n));
+    download(sample_host_.data(), out, sample_host_.size() * sizeof(int32_t));
+    std::copy_n(sample_host_.begin(), n, tokens);
+    std::copy_n(sample_host_.begin() + n, n, status);
     return true;
   }
 
@@ -371,6 +360,17 @@ class CudaBackend final : public Backend {
                    std::string("CUDA backend: ") + what + " of " + bytes_text(bytes) + ": " + st.to_string());
   }
 
+
+  // A host list of n records (compressor jobs, copy spans, sampling settings) in a scratch
+  // block. Rewriting the block is safe: the copy is stream-ordered after the launch that read
+  // the previous list.
+  template <class T>
+  const T* upload_list(PoolBuffer* buf, const T* host, int64_t n, const char* what) {
+    const size_t bytes = static_cast<size_t>(n) * sizeof(T);
+    PoolBuffer& b = scratch(buf, bytes);
+    must(rt_->copy(b.get(), host, bytes, CopyKind::kHostToDevice), what);
+    return b.as<T>();
+  }
 
   // A scratch block of at least `bytes`, grown by reallocation. Giving the old block back
   // at once is safe: the pool reuses it only for work on this same stream, ordered after
@@ -475,7 +475,8 @@ class CudaBackend final : public Backend {
   PoolBuffer q_, q_scale_, mix_, jobs_, spans_, attn_, sample_params_, sample_out_;  // scratch
   PoolBuffer lt_xs_, lt_ws_, lt_d_;  // cuBLASLt's scale grids and staged output
   PoolBuffer moe_offsets_, moe_token_of_, moe_position_, moe_pw_, moe_g_, moe_u_, moe_h_, moe_ye_;  // grouped experts
-  MoeByExpertScratch moe_;  // the loop over experts (its memory comes from allocate())
+  MoeByExpertScratch moe_;
+  std::vector<int32_t> sample_host_;  // sample_rows' tokens and statuses, downloaded together  // the loop over experts (its memory comes from allocate())
   Fp8GemmReport report_;
   MoeExpertsReport moe_report_;
 };
