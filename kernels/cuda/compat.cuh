@@ -54,11 +54,13 @@ namespace dsv4cu {
 struct EmuStream {};
 using Stream = EmuStream*;
 
-// Runs the whole grid before returning (the emulation has no asynchrony).
+// Runs the whole grid before returning (the emulation has no asynchrony), or records it
+// (emu::begin_recording). The kernel and its arguments are copied into the body, so a recorded
+// launch replays with the arguments it had here, as a CUDA graph's kernel node does.
 template <typename... KernelArgs, typename... Args>
 cudaError_t launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t dynamic_shared_bytes,
                    Stream /*stream*/, Args... args) {
-  emu::launch(grid, block, dynamic_shared_bytes, [&] { kernel(static_cast<KernelArgs>(args)...); });
+  emu::launch(grid, block, dynamic_shared_bytes, [kernel, args...] { kernel(static_cast<KernelArgs>(args)...); });
   return cudaSuccess;
 }
 }  // namespace dsv4cu

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -113,6 +114,16 @@ class BackendMemory {
   virtual ~BackendMemory() = default;
   virtual void* data() = 0;
   virtual size_t bytes() const = 0;
+};
+
+// Ops captured once (Backend::capture) and replayed with one launch: a CUDA graph. A replay
+// runs the captured kernels with the arguments they had at capture — the same pointers, sizes
+// and scalars — over whatever that memory holds when it runs.
+class BackendGraph {
+ public:
+  virtual ~BackendGraph() = default;
+  // Queues the captured ops after the work queued so far.
+  virtual void launch() = 0;
 };
 
 // Stops the process when `dim` / `rope_dim` cannot be rows of format f (the codecs would
@@ -259,6 +270,20 @@ class Backend {
   virtual void moe_experts(const float* x, int64_t n, const int32_t* ids, const float* weights,
                            const ExpertWeights* experts, const MoeShape& s, ActQuant aq, const float* shared,
                            float* out, Round round) = 0;
+
+  // ---- graphs -------------------------------------------------------------------------
+  // Whether capture can succeed at all (false on the CPU backend, whose ops run as called).
+  virtual bool can_capture() const { return false; }
+  // Captures the ops `enqueue` issues, without running them, into a graph. Fails — no graph,
+  // and nothing of it ran or will run — when an op needs the host while capturing: an upload,
+  // a download, an allocation, a wait. The caller then runs `enqueue` as plain ops.
+  virtual Result<std::unique_ptr<BackendGraph>> capture(const std::function<void()>& enqueue) {
+    (void)enqueue;
+    return failed_precondition(name() + " cannot capture graphs");
+  }
+  // Changes whenever memory of this backend is released. A graph names memory by address: one
+  // captured before the epoch changed may name a released block and must be captured again.
+  virtual uint64_t memory_epoch() const { return 0; }
 
   // ---- sampling ----------------------------------------------------------------------
   // The next tokens of logits rows [n, vocab] (rows ld apart) drawn with the host settings

@@ -94,6 +94,7 @@ void DevicePool::free(void* ptr) {
   in_use_.erase(it);
   b->allocated = false;
   stats_.allocated_bytes -= b->size;
+  n_frees_.fetch_add(1, std::memory_order_relaxed);
   merge_into_free(b);
 }
 
@@ -104,7 +105,9 @@ void DevicePool::release_cached() {
 
 DevicePoolStats DevicePool::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  DevicePoolStats out = stats_;
+  out.n_frees = static_cast<int64_t>(n_frees());
+  return out;
 }
 
 DevicePool::Block* DevicePool::take_free(size_t size, void* stream) {

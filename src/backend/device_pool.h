@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,7 @@ struct DevicePoolStats {
   int64_t n_segment_allocs = 0;     // raw allocations
   int64_t n_segment_releases = 0;   // raw releases
   int64_t n_failures = 0;           // allocate() calls that failed
+  int64_t n_frees = 0;              // blocks given back (free(), PoolBuffer), as n_frees()
 };
 
 class DevicePool {
@@ -77,6 +79,11 @@ class DevicePool {
   // Returns every wholly free segment to the raw allocator.
   void release_cached();
   DevicePoolStats stats() const;
+  // How many blocks have been given back so far, without taking the pool's lock: the CUDA
+  // backend's memory epoch. A graph names blocks by address, and an address can only come to
+  // mean other memory after its block was given back, so a graph captured at one count is
+  // sound while the count stays the same.
+  uint64_t n_frees() const { return n_frees_.load(std::memory_order_relaxed); }
 
  private:
   struct Block;
@@ -100,6 +107,7 @@ class DevicePool {
   std::map<uintptr_t, Block*> in_use_;          // by address
   std::map<uintptr_t, Block*> segments_;        // segment heads by address
   DevicePoolStats stats_;
+  std::atomic<uint64_t> n_frees_{0};
 };
 
 // A block that goes back to its pool when destroyed.

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "backend/cuda/decode_graphs.h"
+#include "backend/cuda/cuda_runtime.h"
 #include "cuda/elementwise.h"
 #include "gpu_test_util.h"
 
@@ -83,32 +83,6 @@ TEST_F(CudaRuntimeGpu, PoolReportsDeviceOutOfMemoryPrecisely) {
   Result<void*> ok = pool_->allocate(1024, nullptr);  // the failure did not poison the context
   ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
   pool_->free(*ok);
-}
-
-TEST_F(CudaRuntimeGpu, DecodeGraphsCaptureEachPaddedSizeOnceAndReplayIt) {
-  constexpr int32_t kWidth = 16;  // elements per row
-  gpu_test::DeviceVector<float> x(*pool_, stream_, std::vector<float>(32 * kWidth, 1.0f));
-  DSV4_ASSERT_OK(x.status());
-  cuda::DecodeGraphs graphs({1, 2, 4, 8});
-  int calls = 0;
-  auto step = [&](int32_t rows) {
-    ++calls;  // counts captures and eager runs, not replays
-    return cuda::check_launch(
-        dsv4k::cuda::scale(x.get(), rows * kWidth, 2.0f, dsv4k::Round::kNone, stream_.handle()), "scale_kernel");
-  };
-  int32_t rows = 0;
-  DSV4_ASSERT_OK(graphs.run(stream_, 3, step, &rows));  // captures size 4, then replays it
-  EXPECT_EQ(rows, 4);
-  DSV4_ASSERT_OK(graphs.run(stream_, 4, step, &rows));  // replays
-  DSV4_ASSERT_OK(graphs.run(stream_, 9, step, &rows));  // past the largest size: eager, 9 rows
-  EXPECT_EQ(rows, 9);
-  EXPECT_EQ(calls, 2);
-  EXPECT_EQ(graphs.n_captured(), 1u);
-  const std::vector<float> v = x.to_host();
-  for (int32_t i = 0; i < 32 * kWidth; ++i) {
-    const float want = i < 4 * kWidth ? 8.0f : (i < 9 * kWidth ? 2.0f : 1.0f);
-    ASSERT_EQ(v[static_cast<size_t>(i)], want) << i;
-  }
 }
 
 }  // namespace

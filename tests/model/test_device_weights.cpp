@@ -100,6 +100,9 @@ TEST(DeviceWeights, OutOfDeviceMemorySaysHowMuchWasNeeded) {
     std::string error_name(int c) const override { return inner_->error_name(c); }
     Result<DeviceMemoryInfo> memory_info() const override { return DeviceMemoryInfo{4 << 20, 4 << 20}; }
     Status bind_thread() override { return Status::ok(); }
+    Status begin_capture() override { return inner_->begin_capture(); }
+    Result<std::unique_ptr<RuntimeGraph>> end_capture() override { return inner_->end_capture(); }
+    bool capturing() const override { return inner_->capturing(); }
 
    private:
     DevicePool& p_;

@@ -151,6 +151,28 @@ TEST(DevicePool, PoolBufferGivesItsBlockBack) {
   EXPECT_EQ(pool.stats().allocated_bytes, 0u);
 }
 
+// The count of blocks given back is the CUDA backend's memory epoch: every block given back
+// counts once, whether by free() or by a PoolBuffer, and nothing else moves it.
+TEST(DevicePool, CountsEveryBlockGivenBack) {
+  HostRawAllocator raw;
+  DevicePool pool(raw);
+  void* a = must(pool.allocate(1000, kStreamA));
+  Result<PoolBuffer> b = allocate_buffer(pool, 2000, kStreamA);
+  ASSERT_TRUE(b.is_ok());
+  (void)must(pool.allocate(0, kStreamA));
+  pool.free(nullptr);  // not a block
+  pool.release_cached();
+  EXPECT_EQ(pool.n_frees(), 0u);
+  pool.free(a);
+  EXPECT_EQ(pool.n_frees(), 1u);
+  {
+    PoolBuffer moved = std::move(b).value();  // a move hands the block on, it gives nothing back
+    EXPECT_EQ(pool.n_frees(), 1u);
+  }
+  EXPECT_EQ(pool.n_frees(), 2u);
+  EXPECT_EQ(pool.stats().n_frees, 2);
+}
+
 TEST(DevicePool, ConcurrentUseNeverHandsOutOverlappingBlocks) {
   HostRawAllocator raw;
   DevicePool pool(raw);

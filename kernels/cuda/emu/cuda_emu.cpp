@@ -354,7 +354,13 @@ ThreadState& thread_state() {
   return st != nullptr ? *st : tls_outside;
 }
 
-void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+namespace {
+
+// The calling thread's recording, null when it does not record. Like the scheduler, per OS
+// thread: a capture on one thread leaves other threads' launches alone.
+thread_local std::unique_ptr<std::vector<Recording::Step>> tls_recording;
+
+void check_launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes) {
   const uint64_t n_threads = uint64_t{block.x} * block.y * block.z;
   const uint64_t n_blocks = uint64_t{grid.x} * grid.y * grid.z;
   if (n_threads == 0 || n_blocks == 0) die("launch with an empty grid or block");
@@ -363,7 +369,12 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::funct
   if (grid.y > 65535 || grid.z > 65535) die("launch with gridDim.y or gridDim.z > 65535");
   if (dynamic_shared_bytes > kMaxSharedBytes) die("launch with more dynamic shared memory than a block can have");
   if (tls_current != nullptr) die("a kernel launched another kernel (dynamic parallelism is not emulated)");
+}
 
+// Runs a checked launch now.
+void run_grid(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+  const uint64_t n_threads = uint64_t{block.x} * block.y * block.z;
+  const uint64_t n_blocks = uint64_t{grid.x} * grid.y * grid.z;
   Scheduler& s = this_threads_scheduler();
   while (s.fibers.size() < n_threads) s.fibers.push_back(std::make_unique<Fiber>());
   const size_t n_warps = (n_threads + 31) / 32;
@@ -385,6 +396,56 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::funct
   }
   s.run = nullptr;
   tls_current = nullptr;
+}
+
+}  // namespace
+
+void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, std::function<void()> body) {
+  // Checked when launched, as the runtime checks a launch made during a capture.
+  check_launch(grid, block, dynamic_shared_bytes);
+  if (tls_recording) {
+    tls_recording->push_back(Recording::Step{true, grid, block, dynamic_shared_bytes, std::move(body)});
+    return;
+  }
+  run_grid(grid, block, dynamic_shared_bytes, body);
+}
+
+void Recording::replay() const {
+  if (tls_recording) {
+    tls_recording->insert(tls_recording->end(), steps_.begin(), steps_.end());
+    return;
+  }
+  for (const Step& step : steps_) {
+    if (!step.kernel) {
+      step.body();
+      continue;
+    }
+    check_launch(step.grid, step.block, step.dynamic_shared_bytes);
+    run_grid(step.grid, step.block, step.dynamic_shared_bytes, step.body);
+  }
+}
+
+void begin_recording() {
+  if (tls_recording) die("begin_recording while this thread already records");
+  if (tls_current != nullptr) die("begin_recording inside a kernel");
+  tls_recording = std::make_unique<std::vector<Recording::Step>>();
+}
+
+Recording end_recording() {
+  if (!tls_recording) die("end_recording while this thread does not record");
+  Recording out(std::move(*tls_recording));
+  tls_recording.reset();
+  return out;
+}
+
+bool recording() { return tls_recording != nullptr; }
+
+void host_step(std::function<void()> step) {
+  if (tls_recording) {
+    tls_recording->push_back(Recording::Step{false, dim3(), dim3(), 0, std::move(step)});
+    return;
+  }
+  step();
 }
 
 void syncthreads() {

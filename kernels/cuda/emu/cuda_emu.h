@@ -15,6 +15,13 @@
 //     thread executes the same declarations in the same order and so gets the same address;
 //   - atomics are real atomics (launches from different OS threads may run at once; each OS
 //     thread has its own fibers and emulator state).
+// Recording (what a CUDA graph capture is to the GPU): while an OS thread records
+// (begin_recording .. end_recording), its launches are checked and appended to the recording
+// instead of run, and so are its host steps (the copies and fills of emulated device memory
+// that the host runtime queues in stream order between kernels). A replay runs them in order.
+// A recorded kernel keeps the arguments it was launched with, by value, and reads memory when
+// it replays: a replay after the inputs changed sees the new inputs. Recording is per OS
+// thread, like the rest of the emulator's state: other threads' launches run as usual.
 // A block whose live threads all wait at barriers that cannot complete (some thread waits at
 // __syncthreads while others of its warp wait in a shuffle, say) aborts with a message.
 // A thread that spins waiting for another thread of its block to write something never
@@ -39,6 +46,8 @@
 #include <cstring>
 #include <functional>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 // ---- qualifiers become no-ops --------------------------------------------------------
 #define __global__
@@ -72,8 +81,41 @@ ThreadState& thread_state();
 // Runs `body` (one kernel invocation) for every thread of every block of the grid, blocks one
 // at a time. `dynamic_shared_bytes` is the launch's dynamic shared memory. Aborts with a message
 // on a launch that real hardware would refuse (more than 1024 threads, an empty grid, too
-// much shared memory). Returns when the whole grid has run.
-void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body);
+// much shared memory). Returns when the whole grid has run; while the calling thread records,
+// returns after the checks with the launch (body and all) appended to the recording.
+void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, std::function<void()> body);
+
+// Work recorded on one OS thread, replayable any number of times on any thread.
+class Recording {
+ public:
+  struct Step {
+    bool kernel = true;  // false: a host step, body runs once as plain code
+    dim3 grid;
+    dim3 block;
+    size_t dynamic_shared_bytes = 0;
+    std::function<void()> body;
+  };
+
+  Recording() = default;
+  explicit Recording(std::vector<Step> steps) : steps_(std::move(steps)) {}
+  // Runs the steps in order, each kernel with launch()'s checks; while the calling thread
+  // records, appends them to its recording instead (a graph launched into a capture).
+  void replay() const;
+  size_t size() const { return steps_.size(); }
+
+ private:
+  std::vector<Step> steps_;
+};
+
+// Starts recording on the calling OS thread; aborts if it already records.
+void begin_recording();
+// Stops recording on the calling OS thread and returns what was recorded; aborts if it does
+// not record.
+Recording end_recording();
+// Whether the calling OS thread records.
+bool recording();
+// Runs `step` now, or appends it to the calling thread's recording while it records.
+void host_step(std::function<void()> step);
 
 // The largest shared memory per block of the target (H100: 227 KiB opt-in).
 inline constexpr size_t kMaxSharedBytes = 227 * 1024;

@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "backend/cuda/capture_state.h"
 #include "backend/cuda/cublaslt_fp8.h"
 #include "backend/cuda/expert_tables.h"
 #include "backend/moe_by_expert.h"
@@ -40,16 +44,33 @@ std::string bytes_text(size_t bytes) { return std::to_string(bytes) + " bytes"; 
 
 // A block of the runtime's pool. It shares ownership of the runtime so that the pool outlives
 // every block handed out, as host memory outlives the CPU backend: activation buffers may be
-// released after the backend that made them.
+// released after the backend that made them. The block is shared only so that a capture can
+// see whether a block it handed out still exists when the capture ends (CaptureState).
 class DeviceMemory final : public BackendMemory {
  public:
-  DeviceMemory(std::shared_ptr<DeviceRuntime> rt, PoolBuffer buf) : rt_(std::move(rt)), buf_(std::move(buf)) {}
-  void* data() override { return buf_.get(); }
-  size_t bytes() const override { return buf_.bytes(); }
+  DeviceMemory(std::shared_ptr<DeviceRuntime> rt, std::shared_ptr<PoolBuffer> buf)
+      : rt_(std::move(rt)), buf_(std::move(buf)) {}
+  void* data() override { return buf_->get(); }
+  size_t bytes() const override { return buf_->bytes(); }
 
  private:
   std::shared_ptr<DeviceRuntime> rt_;
-  PoolBuffer buf_;  // declared after rt_: back to the pool before the runtime may go
+  std::shared_ptr<PoolBuffer> buf_;  // declared after rt_: back to the pool before the runtime may go
+};
+
+// A captured graph; like DeviceMemory it keeps the runtime (its stream) alive.
+class DeviceGraph final : public BackendGraph {
+ public:
+  DeviceGraph(std::shared_ptr<DeviceRuntime> rt, std::unique_ptr<RuntimeGraph> g)
+      : rt_(std::move(rt)), g_(std::move(g)) {}
+  void launch() override {
+    const Status st = g_->launch();
+    DSV4_CHECK_MSG(st.is_ok(), "CUDA backend: launching a captured graph on " + rt_->name() + ": " + st.to_string());
+  }
+
+ private:
+  std::shared_ptr<DeviceRuntime> rt_;
+  std::unique_ptr<RuntimeGraph> g_;  // after rt_: destroyed first
 };
 
 class CudaBackend final : public Backend {
@@ -77,21 +98,34 @@ class CudaBackend final : public Backend {
   const MoeExpertsReport& moe_experts_report() const { return moe_report_; }
 
   // ---- memory: the pool of the runtime, copies and fills on its stream ----------------------
+  // While capturing, the block is handed out all the same (callers treat a failed allocation
+  // as a bug) and poisons the capture; it is zeroed once the capture has ended.
   Result<std::unique_ptr<BackendMemory>> allocate(size_t bytes) override {
     Result<PoolBuffer> b = allocate_buffer(rt_->pool(), bytes, s());
     if (!b.is_ok()) return b.status().with_context("allocating " + bytes_text(bytes) + " on " + rt_->name());
-    PoolBuffer buf = std::move(b).value();
-    // Pool blocks hold whatever their last user left: zeroed so that no stale value leaks.
-    const Status zeroed = rt_->memset(buf.get(), 0, bytes);
-    if (!zeroed.is_ok()) return zeroed.with_context("zeroing " + bytes_text(bytes) + " of new memory");
+    auto buf = std::make_shared<PoolBuffer>(std::move(b).value());
+    if (capture_.host_allowed("allocation", bytes)) {
+      // Pool blocks hold whatever their last user left: zeroed so that no stale value leaks.
+      const Status zeroed = rt_->memset(buf->get(), 0, bytes);
+      if (!zeroed.is_ok()) return zeroed.with_context("zeroing " + bytes_text(bytes) + " of new memory");
+    } else {
+      capture_.zero_after(buf);
+    }
     return std::unique_ptr<BackendMemory>(std::make_unique<DeviceMemory>(rt_, std::move(buf)));
   }
   // The runtime's copy returns once pageable host memory has been read (device_runtime.h);
   // the host buffers the forward pass uploads from are pageable.
   void upload(void* dst, const void* src, size_t bytes) override {
+    if (!capture_.host_allowed("upload", bytes)) return;
     must(rt_->copy(dst, src, bytes, CopyKind::kHostToDevice), "upload", bytes);
   }
+  // While capturing, dst gets zeros: the host logic after it sees valid values (expert id 0,
+  // token 0) until the capture fails.
   void download(void* dst, const void* src, size_t bytes) override {
+    if (!capture_.host_allowed("download", bytes)) {
+      if (bytes > 0) std::memset(dst, 0, bytes);
+      return;
+    }
     must(rt_->copy(dst, src, bytes, CopyKind::kDeviceToHost), "download", bytes);
     must(rt_->synchronize(), "download (synchronize)", bytes);
   }
@@ -121,7 +155,7 @@ class CudaBackend final : public Backend {
       max_bytes = std::max(max_bytes, sp.bytes);
     }
     if (n == 0 || max_bytes == 0) return;
-    check(k::copy_spans(upload_list(&spans_, spans, n, "uploading copy spans"), n, max_bytes, s()), "copy_spans");
+    check(k::copy_spans(upload_list(&spans_, spans, n, "copy spans"), n, max_bytes, s()), "copy_spans");
   }
 
   void linear(const float* x, int64_t m, int64_t ldx, const WeightRef& w, ActQuant aq, float* y, int64_t ldy,
@@ -207,7 +241,7 @@ class CudaBackend final : public Backend {
   }
   void compress_pool(const dsv4k::CompressorShape& sh, const float* ape, const PoolJob* jobs, int64_t n_jobs) override {
     if (n_jobs == 0) return;
-    const auto* dev = upload_list(&jobs_, jobs, n_jobs, "uploading compressor jobs");
+    const auto* dev = upload_list(&jobs_, jobs, n_jobs, "compressor jobs");
     check(k::compress_pool_jobs(sh, ape, dev, n_jobs, s()), "compress_pool_jobs");
   }
   void indexer_scores(const float* q, int64_t n_q, int64_t ldq, int64_t n_heads, int64_t head_dim, const float* w,
@@ -309,6 +343,9 @@ class CudaBackend final : public Backend {
                    const MoeShape& sh, ActQuant aq, const float* shared, float* out, Round round) override {
     if (n == 0) return;
     if (aq == ActQuant::kE4M3Block) {
+      // A capture fails on the upload, so nothing of the op needs to be captured.
+      const size_t table_bytes = experts_.upload_bytes(experts, sh);
+      if (table_bytes > 0 && !capture_.host_allowed("upload", table_bytes, "the routed experts' weight tables")) return;
       Result<ExpertTables> t = experts_.get(experts, sh);
       must(t.status(), "the routed experts' weight tables");
       if (t->grouped()) {
@@ -325,7 +362,7 @@ class CudaBackend final : public Backend {
   bool sample_rows(const float* logits, int64_t n, int64_t vocab, int64_t ld, const dsv4k::SampleRowParams* params,
                    int32_t* tokens, int32_t* status) override {
     if (n == 0) return true;
-    const auto* p = upload_list(&sample_params_, params, n, "uploading sampling settings");
+    const auto* p = upload_list(&sample_params_, params, n, "sampling settings");
     auto* out = scratch(&sample_out_, static_cast<size_t>(2 * n) * sizeof(int32_t)).as<int32_t>();  // tokens, status
     check(k::sample_rows(logits, n, vocab, ld, p, out, out + n, s()), "sample_rows", n, vocab);
     sample_host_.resize(static_cast<size_t>(2 * n));
@@ -335,8 +372,34 @@ class CudaBackend final : public Backend {
     return true;
   }
 
+  // ---- graphs -------------------------------------------------------------------------------
+  bool can_capture() const override { return true; }
+  Result<std::unique_ptr<BackendGraph>> capture(const std::function<void()>& enqueue) override {
+    if (capture_.active()) return failed_precondition("capturing a graph: a capture is already under way");
+    DSV4_RETURN_IF_ERROR(rt_->begin_capture().with_context("capturing a graph"));
+    capture_.begin();
+    enqueue();
+    capture_.end();
+    // Ended before anything else: the zeroing below must run, not join the capture.
+    Result<std::unique_ptr<RuntimeGraph>> g = rt_->end_capture();
+    zero_blocks_handed_out_while_capturing();
+    if (!capture_.poison().empty()) return failed_precondition("capturing a graph: " + capture_.poison());
+    if (!g.is_ok()) return g.status().with_context("capturing a graph");
+    return std::unique_ptr<BackendGraph>(std::make_unique<DeviceGraph>(rt_, std::move(g).value()));
+  }
+  uint64_t memory_epoch() const override { return rt_->pool().n_frees(); }
+
  private:
   void* s() const { return rt_->stream(); }
+
+  // Those the caller still holds; zeroing a block given back already would be harmless too,
+  // but its segment may have gone back to the driver.
+  void zero_blocks_handed_out_while_capturing() {
+    for (const std::weak_ptr<PoolBuffer>& w : capture_.take_blocks_to_zero()) {
+      if (const std::shared_ptr<PoolBuffer> b = w.lock())
+        must(rt_->memset(b->get(), 0, b->bytes()), "zeroing new memory", b->bytes());
+    }
+  }
 
   void check(int err, const char* op) const {
     if (err != 0) DSV4_CHECK_MSG(false, std::string("CUDA backend: launching ") + op + " failed: " + rt_->error_name(err));
@@ -363,22 +426,29 @@ class CudaBackend final : public Backend {
 
   // A host list of n records (compressor jobs, copy spans, sampling settings) in a scratch
   // block. Rewriting the block is safe: the copy is stream-ordered after the launch that read
-  // the previous list.
+  // the previous list. Not while capturing: a graph would replay the launch on whatever list
+  // the block holds then.
   template <class T>
   const T* upload_list(PoolBuffer* buf, const T* host, int64_t n, const char* what) {
     const size_t bytes = static_cast<size_t>(n) * sizeof(T);
     PoolBuffer& b = scratch(buf, bytes);
-    must(rt_->copy(b.get(), host, bytes, CopyKind::kHostToDevice), what);
+    if (capture_.host_allowed("upload", bytes, what))
+      must(rt_->copy(b.get(), host, bytes, CopyKind::kHostToDevice), (std::string("uploading ") + what).c_str());
     return b.as<T>();
   }
 
   // A scratch block of at least `bytes`, grown by reallocation. Giving the old block back
   // at once is safe: the pool reuses it only for work on this same stream, ordered after
-  // the kernels that still read it.
+  // the kernels that still read it. Growing poisons a capture: launches captured before
+  // would name the old block (and the memory epoch moves anyway).
+  // Like BackendArray it grows by half again (up to 64 MiB more) when that is more than asked:
+  // buffers sized by the context (attention's partial sums) grow a little every decode step.
   PoolBuffer& scratch(PoolBuffer* buf, size_t bytes) {
     if (buf->bytes() < bytes) {
+      (void)capture_.host_allowed("scratch allocation", bytes);
+      const size_t grown = std::max(bytes, buf->bytes() + std::min(buf->bytes() / 2, size_t{64} << 20));
       buf->reset();
-      Result<PoolBuffer> b = allocate_buffer(rt_->pool(), bytes, rt_->stream());
+      Result<PoolBuffer> b = allocate_buffer(rt_->pool(), grown, rt_->stream());
       must(b.status(), "scratch memory");
       *buf = std::move(b).value();
     }
@@ -475,10 +545,11 @@ class CudaBackend final : public Backend {
   PoolBuffer q_, q_scale_, mix_, jobs_, spans_, attn_, sample_params_, sample_out_;  // scratch
   PoolBuffer lt_xs_, lt_ws_, lt_d_;  // cuBLASLt's scale grids and staged output
   PoolBuffer moe_offsets_, moe_token_of_, moe_position_, moe_pw_, moe_g_, moe_u_, moe_h_, moe_ye_;  // grouped experts
-  MoeByExpertScratch moe_;
-  std::vector<int32_t> sample_host_;  // sample_rows' tokens and statuses, downloaded together  // the loop over experts (its memory comes from allocate())
+  MoeByExpertScratch moe_;  // the loop over experts (its memory comes from allocate())
+  std::vector<int32_t> sample_host_;  // sample_rows' tokens and statuses, downloaded together
   Fp8GemmReport report_;
   MoeExpertsReport moe_report_;
+  CaptureState capture_;
 };
 
 }  // namespace

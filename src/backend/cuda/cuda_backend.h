@@ -17,6 +17,13 @@
 // GEMMs, moe_combine_permuted), and every other layer on moe_experts_by_expert, which reads the
 // routing back to the host.
 //
+// Graphs (Backend::capture): the runtime captures the stream while `enqueue` runs (a CUDA
+// graph; the emulator's recording over host memory), and launch() replays it. An op that needs
+// the host while capturing (upload, download, allocate, scratch growth, an uncached expert
+// table) does not stop the process: it poisons the capture (capture_state.h), skips its host
+// part (a download yields zeros), and capture() fails naming it, with nothing run. The memory
+// epoch is the pool's count of blocks given back.
+//
 // Built twice from one source: against the nvcc-built kernels and the CUDA runtime
 // (dsv4_cuda_backend), and against the emulated kernels and host memory
 // (dsv4_cuda_backend_emu), which is how CI checks the backend on machines without a GPU.

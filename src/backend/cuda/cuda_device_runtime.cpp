@@ -2,6 +2,8 @@
 // DevicePool over cudaMalloc, checked async copies, small uploads staged through pinned memory.
 #include <cstring>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cuda/cuda_runtime.h"
@@ -52,32 +54,57 @@ class StreamFences final : public cuda::StagingFences {
   std::vector<int64_t> free_;
 };
 
+// A captured graph launches on the stream it was captured from.
+class CudaRuntimeGraph final : public RuntimeGraph {
+ public:
+  CudaRuntimeGraph(cuda::Graph graph, const cuda::Stream& stream) : graph_(std::move(graph)), stream_(stream) {}
+  Status launch() override { return graph_.launch(stream_); }
+
+ private:
+  cuda::Graph graph_;
+  const cuda::Stream& stream_;  // the runtime's; the runtime outlives its graphs (the backend sees to it)
+};
+
+Status needs_host(const char* what, size_t bytes) {
+  return failed_precondition(std::string(what) + " of " + std::to_string(bytes) + " bytes while capturing a graph");
+}
+
 class CudaDeviceRuntime final : public DeviceRuntime {
  public:
   CudaDeviceRuntime(int device, std::string name, cuda::Stream stream, cuda::PinnedHostMemory staging)
       : device_(device), name_(std::move(name)), stream_(std::move(stream)), raw_(device), pool_(raw_),
         staging_(std::move(staging)), fences_(stream_.handle()), ring_(staging_.data(), staging_.bytes(), fences_) {}
   // Copies queued from the staging ring may still be reading it.
-  ~CudaDeviceRuntime() override { (void)stream_.synchronize(); }
+  ~CudaDeviceRuntime() override {
+    if (capturing_) (void)cuda::Graph::end_capture(stream_);
+    (void)stream_.synchronize();
+  }
   CudaDeviceRuntime(const CudaDeviceRuntime&) = delete;
   CudaDeviceRuntime& operator=(const CudaDeviceRuntime&) = delete;
 
   std::string name() const override { return name_; }
   void* stream() const override { return stream_.handle(); }
   DevicePool& pool() override { return pool_; }
+  // While capturing, only device-to-device copies are captured: a host copy in a graph would
+  // read or write host memory at replay (and the staging ring's regions are reused long before).
   Status copy(void* dst, const void* src, size_t bytes, CopyKind kind) override {
+    if (capturing_ && kind != CopyKind::kDeviceToDevice) return needs_host("a host<->device copy", bytes);
     if (kind == CopyKind::kHostToDevice && bytes > 0 && bytes <= kMaxStagedUpload) return staged_upload(dst, src, bytes);
     return cuda::copy_async(dst, src, bytes, kind, stream());
   }
   Status copy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                  CopyKind kind) override {
+    if (capturing_ && kind != CopyKind::kDeviceToDevice) return needs_host("a host<->device copy", width * height);
     return cuda::copy_2d_async(dst, dpitch, src, spitch, width, height, kind, stream());
   }
   Status memset(void* dst, int value, size_t bytes) override {
     if (bytes == 0) return Status::ok();
     return cuda::memset_device(dst, value, bytes, stream_);
   }
-  Status synchronize() override { return stream_.synchronize(); }
+  Status synchronize() override {
+    if (capturing_) return failed_precondition("synchronize while capturing a graph");
+    return stream_.synchronize();
+  }
   std::string error_name(int code) const override { return cuda::error_text(code); }
   Result<DeviceMemoryInfo> memory_info() const override {
     DSV4_RETURN_IF_ERROR(cuda::set_device(device_));
@@ -86,6 +113,22 @@ class CudaDeviceRuntime final : public DeviceRuntime {
     return DeviceMemoryInfo{static_cast<int64_t>(free_bytes), static_cast<int64_t>(total_bytes)};
   }
   Status bind_thread() override { return cuda::set_device(device_); }
+
+  Status begin_capture() override {
+    if (capturing_) return failed_precondition("begin_capture while capturing a graph");
+    DSV4_RETURN_IF_ERROR(cuda::Graph::begin_capture(stream_));
+    capturing_ = true;
+    return Status::ok();
+  }
+  Result<std::unique_ptr<RuntimeGraph>> end_capture() override {
+    if (!capturing_) return failed_precondition("end_capture without begin_capture");
+    capturing_ = false;
+    Result<cuda::Graph> g = cuda::Graph::end_capture(stream_);
+    if (!g.is_ok()) return g.status().with_context("capturing a graph on " + name_);
+    std::unique_ptr<RuntimeGraph> out = std::make_unique<CudaRuntimeGraph>(std::move(g).value(), stream_);
+    return out;
+  }
+  bool capturing() const override { return capturing_; }
 
  private:
   // The bytes are copied into the ring, and the device copies them from there in stream order.
@@ -106,6 +149,7 @@ class CudaDeviceRuntime final : public DeviceRuntime {
   cuda::PinnedHostMemory staging_;
   StreamFences fences_;
   cuda::StagingRing ring_;  // after the memory and fences it uses
+  bool capturing_ = false;
 };
 
 }  // namespace

@@ -107,19 +107,53 @@ void Graph::reset() {
   graph_ = nullptr;
 }
 
+namespace {
+
+// A failed capture call is answered with a Status; the runtime also keeps it as the thread's
+// last error, which the next kernel launch's check (cudaGetLastError) would then report as
+// its own failure. The caller of a capture falls back to plain launches, so it is cleared.
+Status capture_status(cudaError_t err, const char* what) {
+  if (err != cudaSuccess) (void)cudaGetLastError();
+  return status_of(err, what);
+}
+
+// Ends a capture still open on `s` (after a failed end), discarding what it captured.
+void leave_capture(cudaStream_t s) {
+  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(s, &st) == cudaSuccess && st != cudaStreamCaptureStatusNone) {
+    cudaGraph_t g = nullptr;
+    if (cudaStreamEndCapture(s, &g) == cudaSuccess && g != nullptr) (void)cudaGraphDestroy(g);
+  }
+  (void)cudaGetLastError();
+}
+
+}  // namespace
+
 Status Graph::begin_capture(const Stream& stream) {
-  // Thread-local mode: other threads' unrelated CUDA calls do not invalidate the capture.
-  return status_of(cudaStreamBeginCapture(stream_of(stream), cudaStreamCaptureModeThreadLocal),
-                   "cudaStreamBeginCapture");
+  // Relaxed: no call is refused for being unsafe during a capture. The backend stops
+  // capturing ops that need the host itself, and lets an allocation (the pool growing with a
+  // cudaMalloc) through to a capture it then discards; the stricter modes would fail that
+  // cudaMalloc and leave the capture invalidated instead.
+  return capture_status(cudaStreamBeginCapture(stream_of(stream), cudaStreamCaptureModeRelaxed),
+                        "cudaStreamBeginCapture");
+}
+
+bool Graph::capturing(const Stream& stream) {
+  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+  return cudaStreamIsCapturing(stream_of(stream), &st) == cudaSuccess && st != cudaStreamCaptureStatusNone;
 }
 
 Result<Graph> Graph::end_capture(const Stream& stream) {
   cudaGraph_t g = nullptr;
-  DSV4_RETURN_IF_ERROR(status_of(cudaStreamEndCapture(stream_of(stream), &g), "cudaStreamEndCapture"));
+  const cudaError_t ended = cudaStreamEndCapture(stream_of(stream), &g);
   Graph out;
-  out.graph_ = g;
+  out.graph_ = g;  // destroyed with `out` on the failures below
+  if (ended != cudaSuccess) {
+    leave_capture(stream_of(stream));
+    return status_of(ended, "cudaStreamEndCapture");
+  }
   cudaGraphExec_t exec = nullptr;
-  DSV4_RETURN_IF_ERROR(status_of(cudaGraphInstantiate(&exec, g, 0), "cudaGraphInstantiate"));
+  DSV4_RETURN_IF_ERROR(capture_status(cudaGraphInstantiate(&exec, g, 0), "cudaGraphInstantiate"));
   out.exec_ = exec;
   return out;
 }

@@ -98,7 +98,7 @@ class PinnedHostMemory {
 };
 
 // Work captured from a stream once (begin_capture .. end_capture) and replayed with one
-// launch: decode steps at fixed padded batch sizes are captured and replayed.
+// launch (the CUDA backend's graphs).
 class Graph {
  public:
   Graph() = default;
@@ -108,9 +108,13 @@ class Graph {
   Graph& operator=(const Graph&) = delete;
   ~Graph();
 
+  // In relaxed mode: see cuda_runtime.cpp.
   static Status begin_capture(const Stream& stream);
-  // Ends the capture begun on `stream` and instantiates it.
+  // Ends the capture begun on `stream` and instantiates it. On failure too the stream is no
+  // longer capturing, and the error is not left behind for the next launch check.
   static Result<Graph> end_capture(const Stream& stream);
+  // Whether `stream` is capturing (or holds a capture that was invalidated and not ended).
+  static bool capturing(const Stream& stream);
   Status launch(const Stream& stream) const;
   bool valid() const { return exec_ != nullptr; }
 

@@ -27,6 +27,15 @@ struct DeviceMemoryInfo {
   int64_t total_bytes = 0;
 };
 
+// Work captured from the runtime's stream (DeviceRuntime::begin_capture .. end_capture): a
+// CUDA graph on a GPU, a recording of emulated launches and copies in the host emulation.
+class RuntimeGraph {
+ public:
+  virtual ~RuntimeGraph() = default;
+  // Queues the captured work on the runtime's stream, after the work queued so far.
+  virtual Status launch() = 0;
+};
+
 class DeviceRuntime {
  public:
   virtual ~DeviceRuntime() = default;
@@ -48,6 +57,15 @@ class DeviceRuntime {
   // The name of a kernel launcher's error code, for messages.
   virtual std::string error_name(int code) const = 0;
   virtual Result<DeviceMemoryInfo> memory_info() const = 0;
+  // Capture: between begin_capture and end_capture, kernels, device-to-device copies and
+  // memsets queued on the stream are captured instead of run. Host<->device copies and
+  // synchronize cannot be captured: they fail ("... while capturing a graph") and do nothing.
+  // end_capture ends the capture whatever happens (the stream runs work again afterwards) and
+  // returns the captured work ready to launch, or why it cannot be. One capture at a time,
+  // begun and ended on the same OS thread.
+  virtual Status begin_capture() = 0;
+  virtual Result<std::unique_ptr<RuntimeGraph>> end_capture() = 0;
+  virtual bool capturing() const = 0;
   // Makes this device the calling thread's current one (CUDA's current device is per
   // thread): a thread other than the creating one calls it before its first op.
   virtual Status bind_thread() = 0;

@@ -22,9 +22,18 @@ bool experts_take_grouped_fp4(const ExpertWeights* experts, const MoeShape& s) {
   return true;
 }
 
-Result<ExpertTables> ExpertTableCache::get(const ExpertWeights* experts, const MoeShape& s) {
+ExpertTableCache::Key ExpertTableCache::key_of(const ExpertWeights* experts, const MoeShape& s) {
   const auto first_w1 = s.n_experts > 0 ? reinterpret_cast<uintptr_t>(experts[0].w1.fp4.data) : uintptr_t{0};
-  const Key key{reinterpret_cast<uintptr_t>(experts), s.n_experts, s.d, s.inter, first_w1};
+  return Key{reinterpret_cast<uintptr_t>(experts), s.n_experts, s.d, s.inter, first_w1};
+}
+
+size_t ExpertTableCache::upload_bytes(const ExpertWeights* experts, const MoeShape& s) const {
+  if (layers_.count(key_of(experts, s)) != 0 || !experts_take_grouped_fp4(experts, s)) return 0;
+  return 3 * static_cast<size_t>(s.n_experts) * sizeof(dsv4k::Fp4Weight);
+}
+
+Result<ExpertTables> ExpertTableCache::get(const ExpertWeights* experts, const MoeShape& s) {
+  const Key key = key_of(experts, s);
   if (auto it = layers_.find(key); it != layers_.end()) return it->second.tables;
 
   Layer layer;
@@ -36,7 +45,7 @@ Result<ExpertTables> ExpertTableCache::get(const ExpertWeights* experts, const M
       host[n_e + e] = experts[e].w3.fp4;
       host[2 * n_e + e] = experts[e].w2.fp4;
     }
-    const size_t bytes = host.size() * sizeof(dsv4k::Fp4Weight);
+    const size_t bytes = host.size() * sizeof(dsv4k::Fp4Weight);  // upload_bytes()
     Result<PoolBuffer> buf = allocate_buffer(rt_.pool(), bytes, rt_.stream());
     if (!buf.is_ok()) return buf.status().with_context("the routed experts' weight tables");
     layer.arrays = std::move(buf).value();

@@ -14,7 +14,8 @@
 // add an entry and an upload per call.
 //
 // The first call of a layer copies from the host, so a CUDA graph capture must come after
-// one eager step (which also grows the backend's scratch buffers to the step's sizes).
+// one eager step (which also grows the backend's scratch buffers to the step's sizes); the
+// backend asks upload_bytes first and fails a capture that would upload.
 #pragma once
 
 #include <cstdint>
@@ -50,10 +51,14 @@ class ExpertTableCache {
   // empty tables when experts_take_grouped_fp4 refuses the layer. An error when device memory
   // runs out or the upload fails.
   Result<ExpertTables> get(const ExpertWeights* experts, const MoeShape& s);
+  // The bytes get() would upload for `experts` now: 0 once the layer is cached, and for a
+  // layer the grouped kernels do not take.
+  size_t upload_bytes(const ExpertWeights* experts, const MoeShape& s) const;
 
  private:
   // (array address, n_experts, d, inter, first expert's w1 data address)
   using Key = std::tuple<uintptr_t, int64_t, int64_t, int64_t, uintptr_t>;
+  static Key key_of(const ExpertWeights* experts, const MoeShape& s);
   struct Layer {
     PoolBuffer arrays;  // [3, n_experts] Fp4Weight: w1, w3, w2 (empty: not grouped)
     ExpertTables tables;
