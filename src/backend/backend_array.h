@@ -3,8 +3,14 @@
 // and new memory is zeroed, so stale values of an earlier step can never leak into a
 // result; unlike it, the host never dereferences data(): values move with assign (upload)
 // and to_host (download).
+//
+// A buffer that grows takes half its old capacity again, up to 64 MiB more, when that is
+// more than asked: key buffers grow with the context a little every decode step, and each
+// reallocation releases a block, which drops every captured graph (Backend::memory_epoch);
+// geometric growth makes that rare, the cap keeps prefill-sized buffers near their need.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -22,12 +28,14 @@ class BackendArray {
   // sized by the engine's admission limits, so running out here is a bug in them).
   void resize(Backend& be, size_t n) {
     if (n > capacity_) {
+      const size_t extra = std::min(capacity_ / 2, kMaxExtraBytes / sizeof(T));
+      const size_t cap = std::max({n, capacity_ + extra, size_t{1}});
       mem_.reset();
-      Result<std::unique_ptr<BackendMemory>> m = be.allocate(std::max<size_t>(n, 1) * sizeof(T));
-      DSV4_CHECK_MSG(m.is_ok(), "activation memory (" + std::to_string(n * sizeof(T)) + " bytes) on " + be.name() +
+      Result<std::unique_ptr<BackendMemory>> m = be.allocate(cap * sizeof(T));
+      DSV4_CHECK_MSG(m.is_ok(), "activation memory (" + std::to_string(cap * sizeof(T)) + " bytes) on " + be.name() +
                                     ": " + m.status().to_string());
       mem_ = std::move(m).value();
-      capacity_ = n;
+      capacity_ = cap;
     }
     size_ = n;
   }
@@ -49,6 +57,7 @@ class BackendArray {
   size_t size() const { return size_; }
 
  private:
+  static constexpr size_t kMaxExtraBytes = size_t{64} << 20;
   std::unique_ptr<BackendMemory> mem_;
   size_t size_ = 0;
   size_t capacity_ = 0;

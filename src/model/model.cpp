@@ -63,6 +63,27 @@ void Model::expand_streams(const float* rows, float* streams, int64_t n) {
     backend_.copy_2d(streams + j * d, static_cast<size_t>(hc) * row, rows, row, row, static_cast<size_t>(n));
 }
 
+int64_t Model::step_rows(const StepLayout& layout) const {
+  if (!graphs_.enabled() || !backend_.can_capture()) return 0;
+  // Decode steps only: one token per sequence, so the step's shape is its batch size.
+  for (const StepSeq& s : layout.seqs)
+    if (s.n != 1) return 0;
+  return graphs_.padded_rows(layout.n_tokens);
+}
+
+StepContext Model::step_context(const StepLayout& layout, int64_t rows, StepGraphs* graphs, KvCache& cache) {
+  // Padding rows: token 0 at position 0, harmless inputs whose results nobody reads.
+  step_tokens_.assign(layout.tokens.begin(), layout.tokens.end());
+  step_tokens_.resize(static_cast<size_t>(rows), 0);
+  step_positions_.assign(layout.positions.begin(), layout.positions.end());
+  step_positions_.resize(static_cast<size_t>(rows), 0);
+  tokens_.assign(backend_, step_tokens_);
+  rope_plain_.fill(backend_, freqs_.plain, step_positions_.data(), rows);
+  rope_compress_.fill(backend_, freqs_.compress, step_positions_.data(), rows);
+  return StepContext{config_, backend_, numerics_,   layout,         rows,         tokens_.data(), cache,
+                     freqs_,  rope_plain_, rope_compress_, topk_gather_, graphs};
+}
+
 Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* out) {
   DSV4_ASSIGN_OR_RETURN(StepLayout layout, make_step_layout(config_, batch.tokens, batch.chunks, cache, CacheStream::kMain));
   if (!batch.logits_for_chunk.empty() && batch.logits_for_chunk.size() != batch.chunks.size())
@@ -72,26 +93,23 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
       (batch.sample_on_device.size() != batch.chunks.size() || batch.logits != LogitsMode::kLast))
     return invalid_argument("sample_on_device has " + std::to_string(batch.sample_on_device.size()) + " entries for " +
                             std::to_string(batch.chunks.size()) + " chunks (it needs one per chunk, with kLast logits)");
-  const int64_t n = layout.n_tokens;
   const int64_t d = config_.hidden_size;
   const int64_t hc = config_.hc_mult;
-  const RopeTable plain = RopeTable::make(backend_, freqs_.plain, layout.positions.data(), n);
-  const RopeTable compress = RopeTable::make(backend_, freqs_.compress, layout.positions.data(), n);
-  tokens_.assign(backend_, layout.tokens);
-  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress,
-                        topk_gather_};
+  const int64_t rows = step_rows(layout);
+  StepGraphs* graphs = rows > 0 ? &graphs_ : nullptr;
+  const StepContext ctx = step_context(layout, rows > 0 ? rows : layout.n_tokens, graphs, cache);
 
-  // Embedding, expanded to hc identical streams.
-  e_.resize(backend_, static_cast<size_t>(n * d));
-  X_.resize(backend_, static_cast<size_t>(n * hc * d));
-  backend_.embed(weights_.embed, d, tokens_.data(), n, e_.data());
-  expand_streams(e_.data(), X_.data(), n);
+  // Embedding, expanded to hc identical streams (padding rows too: the segments read them).
+  e_.resize(backend_, static_cast<size_t>(ctx.rows * d));
+  X_.resize(backend_, static_cast<size_t>(ctx.rows * hc * d));
+  backend_.embed(weights_.embed, d, tokens_.data(), ctx.rows, e_.data());
+  expand_streams(e_.data(), X_.data(), ctx.rows);
 
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l)
     block_.forward(ctx, l, weights_.layers[static_cast<size_t>(l)], X_.data());
 
   if (batch.keep_hidden) out->hidden = X_.to_host(backend_);
-  compute_logits(X_.data(), n, layout.seqs, batch.logits, batch.logits_for_chunk, batch.sample_on_device,
+  compute_logits(X_.data(), layout.n_tokens, layout.seqs, batch.logits, batch.logits_for_chunk, batch.sample_on_device,
                  weights_.hc_head, weights_.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMain, s.end_pos());
   return Status::ok();
@@ -108,11 +126,8 @@ Status Model::forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* 
     return invalid_argument("MTP hidden streams hold " + std::to_string(batch.hidden.size()) + " values, expected " +
                             std::to_string(n * hc * d) + " (n_tokens x hc_mult x hidden_size)");
   const MtpWeights& mw = weights_.mtp[0];
-  const RopeTable plain = RopeTable::make(backend_, freqs_.plain, layout.positions.data(), n);
-  const RopeTable compress = RopeTable::make(backend_, freqs_.compress, layout.positions.data(), n);
-  tokens_.assign(backend_, layout.tokens);
-  const StepContext ctx{config_, backend_, numerics_, layout, tokens_.data(), cache, freqs_, plain, compress,
-                        topk_gather_};
+  // The draft block runs as plain ops: its steps are few next to the main model's.
+  const StepContext ctx = step_context(layout, n, nullptr, cache);
   const Round round = numerics_.round();
   const float eps = static_cast<float>(config_.rms_norm_eps);
   const ActQuant aq = numerics_.quantize_activations ? ActQuant::kE4M3Block : ActQuant::kNone;

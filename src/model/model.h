@@ -32,6 +32,11 @@ class Model {
   // Forces how ratio-4 layers gather the indexer's selection (kAuto by default); the results
   // are the same either way, so this is for tests and benchmarks of the two paths.
   void set_topk_gather(TopkGather g) { topk_gather_ = g; }
+  // Replays decode steps' row-wise segments from backend graphs, padded to the smallest of
+  // `sizes` (ascending, graph_batch_sizes) that holds the batch; empty turns graphs off.
+  // Backends that cannot capture run as before. Results are those of the plain ops.
+  void set_decode_graphs(std::vector<int32_t> sizes) { graphs_ = StepGraphs(std::move(sizes)); }
+  const StepGraphStats& decode_graph_stats() const { return graphs_.stats(); }
 
   // Validates the batch (precise errors, cache untouched on error), runs every layer,
   // advances each chunk's sequence length in the cache.
@@ -42,6 +47,11 @@ class Model {
   Status forward_mtp(const MtpBatch& batch, KvCache& cache, ForwardResult* out);
 
  private:
+  // The rows a step runs its segments at when it replays graphs (a decode step within the
+  // sizes, on a backend that captures), else 0.
+  int64_t step_rows(const StepLayout& layout) const;
+  // Uploads the step's tokens and rotary tables, padded to `rows`, and names them.
+  StepContext step_context(const StepLayout& layout, int64_t rows, StepGraphs* graphs, KvCache& cache);
   // streams [n, hc, d] = hc copies of rows [n, d].
   void expand_streams(const float* rows, float* streams, int64_t n);
   using SampleOnDevice = std::vector<std::optional<dsv4k::SampleRowParams>>;
@@ -58,6 +68,11 @@ class Model {
   TopkGather topk_gather_ = TopkGather::kAuto;
   RopeFrequencies freqs_;
   BlockRunner block_;
+  StepGraphs graphs_;
+  std::vector<int32_t> step_tokens_;     // the step's tokens, padded
+  std::vector<int64_t> step_positions_;  // their positions, padded
+  RopeTable rope_plain_;                 // [rows] per step, refilled in place
+  RopeTable rope_compress_;
   // In the backend's memory (the host sees them only through uploads and downloads).
   BackendArray<int32_t> tokens_;  // [n] the step's tokens
   BackendArray<float> X_;         // [n, hc, d] residual streams

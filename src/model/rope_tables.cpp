@@ -23,14 +23,13 @@ RopeFrequencies RopeFrequencies::for_config(const ModelConfig& c) {
   return f;
 }
 
-RopeTable RopeTable::make(Backend& be, const std::vector<float>& freqs, const int64_t* positions, int64_t n) {
-  RopeTable t;
-  t.n_freq = static_cast<int64_t>(freqs.size());
-  std::vector<float> cos(static_cast<size_t>(n * t.n_freq)), sin(cos.size());
-  rope_table(positions, n, freqs.data(), t.n_freq, cos.data(), sin.data());
-  t.cos.assign(be, cos);
-  t.sin.assign(be, sin);
-  return t;
+void RopeTable::fill(Backend& be, const std::vector<float>& freqs, const int64_t* positions, int64_t n) {
+  n_freq = static_cast<int64_t>(freqs.size());
+  cos_host_.resize(static_cast<size_t>(n * n_freq));
+  sin_host_.resize(cos_host_.size());
+  rope_table(positions, n, freqs.data(), n_freq, cos_host_.data(), sin_host_.data());
+  cos.assign(be, cos_host_);
+  sin.assign(be, sin_host_);
 }
 
 }  // namespace dsv4

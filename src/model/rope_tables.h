@@ -28,7 +28,12 @@ struct RopeTable {
   BackendArray<float> cos;
   BackendArray<float> sin;
 
-  static RopeTable make(Backend& be, const std::vector<float>& freqs, const int64_t* positions, int64_t n);
+  // Refills the table for n positions in place: its buffers only ever grow, so a step's
+  // table keeps the addresses of the one before (a captured graph reads it by address).
+  void fill(Backend& be, const std::vector<float>& freqs, const int64_t* positions, int64_t n);
+
+ private:
+  std::vector<float> cos_host_, sin_host_;
 };
 
 }  // namespace dsv4

@@ -7,6 +7,7 @@
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "model/rope_tables.h"
+#include "model/step_graphs.h"
 #include "model/step_layout.h"
 
 namespace dsv4 {
@@ -26,12 +27,28 @@ struct StepContext {
   Backend& backend;
   Numerics numerics;
   const StepLayout& layout;
-  const int32_t* tokens;  // layout.tokens in the backend's memory
+  // The rows the row-wise ops (projections, norms, hyper-connections, MoE) run over:
+  // layout.n_tokens, or more in a step padded to a graph's batch size. Padding rows hold
+  // token 0 at position 0; their results are never read. Ops that read the cache or depend on
+  // a sequence's context run over layout.n_tokens.
+  int64_t rows;
+  const int32_t* tokens;  // layout.tokens in the backend's memory, then padding rows' 0s
   KvCache& cache;
   const RopeFrequencies& freqs;
-  const RopeTable& rope_plain;     // per token, base rope_theta
-  const RopeTable& rope_compress;  // per token, compress_rope_theta + YaRN
+  const RopeTable& rope_plain;     // per row, base rope_theta
+  const RopeTable& rope_compress;  // per row, compress_rope_theta + YaRN
   TopkGather topk_gather;
+  StepGraphs* graphs;  // null: no graphs this step
+
+  // Runs `ops`, row-wise ops over `rows` rows that take every input from buffers whose
+  // addresses outlive the step, as segment `key` of the step: replayed from a graph where
+  // the step has graphs.
+  void segment(int32_t key, const std::function<void()>& ops) const {
+    if (graphs != nullptr)
+      graphs->run(backend, key, static_cast<int32_t>(rows), ops);
+    else
+      ops();
+  }
 
   Round round() const { return numerics.round(); }
   ActQuant act_quant() const { return numerics.quantize_activations ? ActQuant::kE4M3Block : ActQuant::kNone; }

@@ -18,7 +18,7 @@ struct BackendCallCounts {
   int64_t decode_kv_rows_at = 0;
 };
 
-class CountingBackend final : public Backend {
+class CountingBackend : public Backend {
  public:
   explicit CountingBackend(Backend& inner) : inner_(inner) {}
 

@@ -200,6 +200,96 @@ TEST_P(CudaModel, DirectAndUnionTopkGatherAreBitIdentical) {
   EXPECT_EQ(std::memcmp(direct.data(), by_union.data(), direct.size() * sizeof(float)), 0);
 }
 
+// Decode steps replayed from graphs (padded to sizes 1, 2, 4) against the same steps as plain
+// ops, on this backend: bit-identical logits. Batches of 3, 2 and 1 sequences decode (3 pads
+// to 4), with a prefill chunk in between (plain ops, which grow buffers and so move the
+// memory epoch). A replay that read a stale argument (a rotary table, a token list, a
+// reallocated buffer) would differ. Then steady decode steps of four sequences: a step
+// replays every segment without capturing anew unless a buffer grew with the context (which
+// BackendArray makes rare); memory released every step would recapture every step.
+TEST_P(CudaModel, DecodeGraphsReplayThePlainOpsBitForBit) {
+  const ModelConfig& c = cpu_->config;
+  const int64_t n_decode = sized(18, 12);
+  const int n_steady = 8;
+  struct Run {
+    std::vector<float> logits;
+    StepGraphStats stats;
+    std::vector<StepGraphStats> steady;  // after each steady step
+  };
+  auto run = [&](bool graphs) {
+    Model model(cpu_->config, *device_weights_.weights, *backend_, numerics_);
+    if (graphs) model.set_decode_graphs({1, 2, 4});
+    auto cache = device_cache();
+    std::vector<int32_t> seqs;
+    for (int i = 0; i < 3; ++i) seqs.push_back(cache->add_sequence());
+    Run out;
+    const std::vector<int64_t> prompt{5, 12, 30};
+    for (size_t i = 0; i < seqs.size(); ++i)
+      run_in_chunks(model, *cache, seqs[i], random_tokens(prompt[i], c.vocab_size, 20 + i), {prompt[i]});
+    auto step = [&](const std::vector<int32_t>& decoding, int64_t salt, int32_t arriving) {
+      ForwardBatch fb;
+      for (size_t i = 0; i < decoding.size(); ++i) {
+        fb.tokens.push_back(static_cast<int32_t>((salt * 7 + static_cast<int64_t>(i) * 13) % (c.vocab_size - 1) + 1));
+        fb.chunks.push_back({decoding[i], cache->length(decoding[i], CacheStream::kMain), 1});
+      }
+      if (arriving >= 0) {  // a prefill chunk among the decodes
+        const std::vector<int32_t> p = random_tokens(9, c.vocab_size, 99);
+        fb.tokens.insert(fb.tokens.end(), p.begin(), p.end());
+        fb.chunks.push_back({arriving, 0, 9});
+      }
+      fb.logits = LogitsMode::kLast;
+      ForwardResult r;
+      EXPECT_TRUE(model.forward(fb, *cache, &r).is_ok());
+      out.logits.insert(out.logits.end(), r.logits.begin(), r.logits.end());
+    };
+    int32_t late = -1;
+    for (int64_t i = 0; i < n_decode; ++i) {
+      // Which sequences decode: all three, then two, then one, in a cycle.
+      std::vector<int32_t> decoding;
+      for (size_t j = 0; j < 3 - static_cast<size_t>(i % 3); ++j) decoding.push_back(seqs[(j + i) % seqs.size()]);
+      if (i == n_decode / 2) late = cache->add_sequence();
+      step(decoding, i, i == n_decode / 2 ? late : -1);
+    }
+    for (int i = 0; i < n_steady; ++i) {
+      step({seqs[0], seqs[1], seqs[2], late}, 100 + i, -1);
+      out.steady.push_back(model.decode_graph_stats());
+    }
+    out.stats = model.decode_graph_stats();
+    return out;
+  };
+  const Run plain = run(false);
+  const Run graphed = run(true);
+  const StepGraphStats& s = graphed.stats;
+  std::printf("decode graphs (%s): %lld captures, %lld replays, %lld eager, %lld failed\n",
+              GetParam() ? "reference" : "exact", static_cast<long long>(s.captures),
+              static_cast<long long>(s.replays), static_cast<long long>(s.eager), static_cast<long long>(s.failures));
+  EXPECT_EQ(plain.stats.replays + plain.stats.captures + plain.stats.eager, 0);
+  ASSERT_EQ(graphed.logits.size(), plain.logits.size());
+  EXPECT_EQ(std::memcmp(graphed.logits.data(), plain.logits.data(), plain.logits.size() * sizeof(float)), 0);
+  EXPECT_GT(s.replays, 0);
+  // Reference numerics run the routed experts on the grouped kernels, which need no host; the
+  // exact numerics' fp32 experts read the routing back, so their segments stay plain ops.
+  if (GetParam()) {
+    EXPECT_EQ(s.failures, 0);
+  }
+  // Quiet steady steps: no capture, and every capturable segment replayed (two per layer in
+  // reference numerics, the one before the MoE in exact).
+  const int64_t replayed = (GetParam() ? 2 : 1) * c.num_hidden_layers;
+  int quiet = 0;
+  for (size_t i = 1; i < graphed.steady.size(); ++i) {
+    const StepGraphStats& a = graphed.steady[i - 1];
+    const StepGraphStats& b = graphed.steady[i];
+    if (b.captures != a.captures) continue;
+    ++quiet;
+    EXPECT_EQ(b.replays - a.replays, replayed) << "steady step " << i;
+  }
+  std::printf("steady steps without a capture: %d of %d\n", quiet, n_steady - 1);
+  // Deterministic here (3 of 7 in reference numerics, 4 of 7 in exact at the time of
+  // writing): at these short contexts the key buffers still grow often. Memory released every
+  // step would leave none.
+  EXPECT_GE(quiet, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Numerics, CudaModel, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "Reference" : "Exact"; });
 

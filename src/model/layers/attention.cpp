@@ -9,7 +9,7 @@ namespace dsv4 {
 
 void AttentionRunner::query(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
   const ModelConfig& c = ctx.config;
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t qw = c.num_attention_heads * c.head_dim;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const Round round = ctx.round();
@@ -28,7 +28,7 @@ void AttentionRunner::query(const StepContext& ctx, int64_t layer, const Attenti
 
 void AttentionRunner::raw_kv(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
   const ModelConfig& c = ctx.config;
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t hd = c.head_dim;
   const Round round = ctx.round();
   Backend& be = ctx.backend;
@@ -179,7 +179,7 @@ void AttentionRunner::gather_candidates(const StepContext& ctx, int64_t layer) {
 
 void AttentionRunner::output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out) {
   const ModelConfig& c = ctx.config;
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t qw = c.num_attention_heads * c.head_dim;
   const Round round = ctx.round();
   Backend& be = ctx.backend;
@@ -233,13 +233,15 @@ void AttentionRunner::write_window(const StepContext& ctx, int64_t layer) {
   ctx.cache.window_write(layer, window_runs_, rows);
 }
 
-void AttentionRunner::forward(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x,
-                              float* out) {
+void AttentionRunner::project(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
+  query(ctx, layer, w, x);
+  raw_kv(ctx, layer, w, x);
+}
+
+void AttentionRunner::attend(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
   const ModelConfig& c = ctx.config;
   const int64_t n = ctx.layout.n_tokens;
   Backend& be = ctx.backend;
-  query(ctx, layer, w, x);
-  raw_kv(ctx, layer, w, x);
   // Rows completed by this step are visible to its later tokens: compress before attending.
   if (w.has_compressor) compressor_.run(ctx, layer, RowKind::kAttention, w.compressor, x);
   if (w.has_indexer) {
@@ -249,12 +251,12 @@ void AttentionRunner::forward(const StepContext& ctx, int64_t layer, const Atten
   }
   gather_candidates(ctx, layer);
   const int64_t qw = c.num_attention_heads * c.head_dim;
-  o_.resize(be, static_cast<size_t>(n * qw));
+  // output() reads ctx.rows rows; padding rows past n keep whatever they held.
+  o_.resize(be, static_cast<size_t>(ctx.rows * qw));
   const dsv4k::AttentionShape shape{c.num_attention_heads, c.head_dim,
                                     static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)))};
   be.sparse_attention(q_.data(), n, qw, shape, kvbuf_.data(), c.head_dim, cand_dev_.data(), n_cand_, w.sink,
-                               o_.data(), qw, ctx.round());
-  output(ctx, layer, w, out);
+                      o_.data(), qw, ctx.round());
   write_window(ctx, layer);
 }
 

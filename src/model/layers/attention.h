@@ -28,8 +28,12 @@ namespace dsv4 {
 
 class AttentionRunner {
  public:
-  // x [n, d]: attn_norm output; out [n, d].
-  void forward(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x, float* out);
+  // The sub-layer in three calls, in this order (the first and last are row-wise over
+  // ctx.rows rows, so a step can replay them from graphs; attend depends on the context):
+  // x [rows, d]: attn_norm output; out [rows, d].
+  void project(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
+  void attend(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
+  void output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out);
 
  private:
   void query(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
@@ -42,7 +46,6 @@ class AttentionRunner {
   // Direct path: token t's selected rows into kvbuf_ rows row0 + t·k + j, and their entries
   // into cand_dev_ from column first_col_[t] on.
   void gather_direct(const StepContext& ctx, int64_t layer, int64_t row0);
-  void output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out);
   void write_window(const StepContext& ctx, int64_t layer);
 
   CompressorRunner compressor_;

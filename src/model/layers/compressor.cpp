@@ -99,8 +99,9 @@ void CompressorRunner::finish_rows(const StepContext& ctx, int64_t layer, RowKin
   be.scale(rows_.data(), n_emit * dim, 1.0f, round);
   be.rmsnorm(rows_.data(), n_emit, dim, dim, w.norm, static_cast<float>(ctx.config.rms_norm_eps), rows_.data(), dim,
              round);
-  const RopeTable t = RopeTable::make(be, ctx.freqs.compress, row_pos_.data(), n_emit);
-  be.rope_apply(rows_.data(), n_emit, dim, 1, dim, dim - rope_dim, t.cos.data(), t.sin.data(), t.n_freq, false, round);
+  rope_.fill(be, ctx.freqs.compress, row_pos_.data(), n_emit);
+  be.rope_apply(rows_.data(), n_emit, dim, 1, dim, dim - rope_dim, rope_.cos.data(), rope_.sin.data(), rope_.n_freq,
+                false, round);
   switch (kind) {
     case RowKind::kAttention:
       if (ctx.numerics.simulate_kv_fp8) be.simulate_e4m3(rows_.data(), n_emit, dim - rope_dim, dim, 64);

@@ -42,6 +42,7 @@ class CompressorRunner {
   BackendArray<float> ext_kv_;   // [Σ n_ext, width] carry rows followed by the step's rows, per sequence
   BackendArray<float> ext_z_;
   BackendArray<float> rows_;     // [n_emit, dim] the step's new rows
+  RopeTable rope_;               // [n_emit] their positions' rotations
   std::vector<SeqPlan> plans_;
   std::vector<Backend::PoolJob> jobs_;
   std::vector<dsv4k::CopySpan> spans_;  // the carry's row runs of one direction

@@ -4,7 +4,7 @@ namespace dsv4 {
 
 void MoeRunner::route(const StepContext& ctx, int64_t layer, const MoeWeights& w, const float* x) {
   const ModelConfig& c = ctx.config;
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t ne = c.n_routed_experts;
   const int64_t k = c.num_experts_per_tok;
   Backend& be = ctx.backend;
@@ -27,7 +27,7 @@ void MoeRunner::route(const StepContext& ctx, int64_t layer, const MoeWeights& w
 
 void MoeRunner::run_shared(const StepContext& ctx, const ExpertWeights& e, const float* x) {
   const ModelConfig& c = ctx.config;
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t d = c.hidden_size;
   const int64_t inter = c.moe_intermediate_size;
   const Round round = ctx.round();
@@ -48,7 +48,7 @@ void MoeRunner::forward(const StepContext& ctx, int64_t layer, const MoeWeights&
   run_shared(ctx, w.shared, x);
   const MoeShape s{c.hidden_size, c.moe_intermediate_size, c.num_experts_per_tok, c.n_routed_experts,
                    static_cast<float>(c.swiglu_limit)};
-  ctx.backend.moe_experts(x, ctx.layout.n_tokens, ids_.data(), weights_.data(), w.experts.data(), s, ctx.act_quant(),
+  ctx.backend.moe_experts(x, ctx.rows, ids_.data(), weights_.data(), w.experts.data(), s, ctx.act_quant(),
                           shared_out_.data(), out, ctx.round());
 }
 
