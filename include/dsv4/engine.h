@@ -55,6 +55,10 @@ struct EngineConfig {
   int64_t max_model_len = 0;             // 0: the model's max_position_embeddings
   int64_t max_waiting = 4096;            // bounded admission queue (submit fails beyond)
   bool enable_prefix_caching = true;
+  // Decode steps replay their row-wise stretches (projections, norms, hyper-connections, the
+  // MoE) from CUDA graphs captured per padded batch size (1, 2, 4, 8, then every 8 up to
+  // max_num_seqs); attention runs as plain launches between them. CUDA device only.
+  bool decode_graphs = false;
 
   // Bytes of each token id, for stop strings (empty: stop strings are rejected).
   std::vector<std::string> token_bytes;
@@ -86,6 +90,8 @@ struct EngineMetrics {
   int64_t prompt_tokens = 0;          // totals since start
   int64_t generation_tokens = 0;
   int64_t device_sampled_tokens = 0;  // generated tokens the backend sampled (the rest: the host)
+  int64_t graph_replays = 0;          // decode-step segments replayed from a graph
+  int64_t graph_captures = 0;         // graphs captured (again after the memory they name moved)
   int64_t requests_finished = 0;
   int64_t requests_cancelled = 0;
   int64_t preemptions = 0;

@@ -109,6 +109,8 @@ void EngineOptions::add_to(CLI::App& app, const std::string& default_model) {
       ->capture_default_str();
   app.add_option("--max-model-len", max_model_len, "Maximum context length (0: the model's)")->capture_default_str();
   app.add_flag("--no-enable-prefix-caching", no_prefix_caching, "Turn the prefix cache off");
+  app.add_flag("--decode-graphs", decode_graphs,
+               "Replay decode steps' projections, norms and MoE from CUDA graphs per padded batch size (CUDA only)");
 }
 
 Result<EngineConfig> EngineOptions::to_config(const text::Tokenizer* tokenizer) const {
@@ -125,6 +127,7 @@ Result<EngineConfig> EngineOptions::to_config(const text::Tokenizer* tokenizer) 
   c.max_num_batched_tokens = max_num_batched_tokens;
   c.max_model_len = max_model_len;
   c.enable_prefix_caching = !no_prefix_caching;
+  c.decode_graphs = decode_graphs;
   // Stop strings are matched on the bytes each token decodes to.
   if (tokenizer != nullptr) {
     c.token_bytes.resize(tokenizer->vocab_size());

@@ -49,6 +49,7 @@ struct EngineOptions {
   int64_t max_num_batched_tokens = 2048;
   int64_t max_model_len = 0;
   bool no_prefix_caching = false;
+  bool decode_graphs = false;
 
   void add_to(CLI::App& app, const std::string& default_model);
   // tokenizer may be null (then stop strings are unavailable).

@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "backend/graph_batches.h"
 #include "runtime/input_builder.h"
 #include "runtime/sampler_params.h"
 
@@ -63,6 +64,12 @@ Status EngineImpl::init() {
   numerics_ = c.numerics == NumericsMode::kExact ? Numerics::exact() : Numerics::reference();
   Backend& backend = device_->backend();
   forward_ = std::make_unique<Model>(mc, device_->weights(), backend, numerics_);
+  if (c.decode_graphs) {
+    if (!backend.can_capture())
+      return invalid_argument("decode graphs need a CUDA device: " + backend.name() +
+                              " runs its ops as they are called and cannot capture them");
+    forward_->set_decode_graphs(graph_batch_sizes(static_cast<int32_t>(std::min<int64_t>(c.max_num_seqs, 4096))));
+  }
   const PagedKvFormats formats = PagedKvFormats::for_numerics(numerics_);
   DSV4_ASSIGN_OR_RETURN(layout_, KvLayout::make(kv_geometry(mc, formats), c.page_tokens));
   int64_t available = 0;
@@ -419,6 +426,8 @@ void EngineImpl::publish_metrics() {
   m.kv_pages_cached = pages_->n_cached();
   m.prefix_cache_queries = prefix_->stats().lookup_tokens;
   m.prefix_cache_hits = prefix_->stats().hit_tokens;
+  m.graph_replays = forward_->decode_graph_stats().replays;
+  m.graph_captures = forward_->decode_graph_stats().captures;
   std::lock_guard<std::mutex> lock(mutex_);
   m.waiting += static_cast<int64_t>(inbox_.size());
   published_ = m;

@@ -135,6 +135,11 @@ std::string ServerMetrics::render(const EngineMetrics& m) const {
   counter(&out, "dsv4:device_sampled_tokens_total", l,
           "Generated tokens sampled on the device (only their ids crossed to the host).",
           static_cast<double>(m.device_sampled_tokens));
+  counter(&out, "dsv4:graph_replays_total", l, "Decode-step segments replayed from a CUDA graph (--decode-graphs).",
+          static_cast<double>(m.graph_replays));
+  counter(&out, "dsv4:graph_captures_total", l,
+          "CUDA graphs captured, again each time memory a graph names was released.",
+          static_cast<double>(m.graph_captures));
   counter(&out, "dsv4:num_preemptions_total", l, "Preemptions of running requests.",
           static_cast<double>(m.preemptions));
   counter(&out, "dsv4:engine_steps_total", l, "Engine steps (one ragged-batch forward each).",

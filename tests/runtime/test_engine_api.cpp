@@ -41,6 +41,18 @@ TEST(EngineApi, RejectsBadRequestsWithPreciseErrors) {
   expect(pages, "KV pages");
 }
 
+// Decode graphs are CUDA graphs: asking for them on the CPU backend is a configuration
+// error that says so, not a silent no-op.
+TEST(EngineApi, DecodeGraphsOnTheCpuAreRefusedWithTheReason) {
+  EngineConfig c;
+  c.n_threads = 2;
+  c.decode_graphs = true;
+  Result<std::unique_ptr<EngineImpl>> e = EngineImpl::create(c, in_memory_model(tiny_model_config(1024)));
+  ASSERT_FALSE(e.is_ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(e.status().message().find("decode graphs need a CUDA device"), std::string::npos) << e.status().message();
+}
+
 TEST(EngineApi, MaxTokensEndsWithLengthAndUsageCountsEverything) {
   std::unique_ptr<EngineImpl> e = make_engine(small_config());
   const Completion c = drain(**e->submit(greedy(random_prompt(17, 1024, 1), 9)));

@@ -45,22 +45,33 @@ class CudaEngine : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    std::unique_ptr<Backend> backend = make_model_test_backend(&why);
-    if (!backend) GTEST_SKIP() << why;
-    DeviceRuntime& rt = cuda_backend_runtime(*backend);
+    if (!make_model_test_backend(&why)) GTEST_SKIP() << why;
     config_ = micro_model_config();
+    engine_ = make_engine(NumericsMode::kExact, false);
+  }
+
+  // An engine over a backend of its own (null after a failed assertion).
+  std::unique_ptr<EngineImpl> make_engine(NumericsMode numerics, bool decode_graphs) {
+    std::string why;
+    std::unique_ptr<Backend> backend = make_model_test_backend(&why);
+    EXPECT_NE(backend, nullptr) << why;
+    if (!backend) return nullptr;
+    DeviceRuntime& rt = cuda_backend_runtime(*backend);
     std::unique_ptr<LoadedModel> model = in_memory_model(config_, kSeed);
     Result<std::unique_ptr<ExecutionDevice>> dev = make_gpu_execution_device(std::move(backend), rt, *model);
-    ASSERT_TRUE(dev.is_ok()) << dev.status().to_string();
+    EXPECT_TRUE(dev.is_ok()) << dev.status().to_string();
+    if (!dev.is_ok()) return nullptr;
     EngineConfig c;
     c.n_threads = 2;
-    c.numerics = NumericsMode::kExact;
+    c.numerics = numerics;
     c.max_num_seqs = 4;
     c.page_tokens = kPageTokens;
-    c.kv_cache_bytes = kv_bytes_for_pages(config_, kPageTokens, c.max_num_seqs, 16, Numerics::exact());
+    c.decode_graphs = decode_graphs;
+    c.kv_cache_bytes = kv_bytes_for_pages(config_, kPageTokens, c.max_num_seqs, 16,
+                                          numerics == NumericsMode::kExact ? Numerics::exact() : Numerics::reference());
     Result<std::unique_ptr<EngineImpl>> e = EngineImpl::create(c, std::move(model), std::move(dev).value());
-    ASSERT_TRUE(e.is_ok()) << e.status().to_string();
-    engine_ = std::move(e).value();
+    EXPECT_TRUE(e.is_ok()) << e.status().to_string();
+    return e.is_ok() ? std::move(e).value() : nullptr;
   }
 
   // The CPU model's logits, teacher-forced on prompt + generated: row i predicts generated[i].
@@ -208,6 +219,48 @@ TEST_F(CudaEngine, PrefixHitsResumeFromDeviceState) {
   ASSERT_EQ(b.tokens[0].size(), static_cast<size_t>(n_new));
   expect_cpu_agrees(p, a.tokens[0], "uncached");
   expect_cpu_agrees(p, b.tokens[0], "after a prefix hit");
+}
+
+// --decode-graphs: the same requests on an engine replaying decode segments from graphs and on
+// one running plain ops, reference numerics (the routed experts on the grouped kernels, so
+// every segment can be captured). Three requests of different lengths make decode batches of
+// 3 (padded to 4), 2 and 1 sequences. Every token and its log-probability must be the same
+// bit for bit: a replay runs the plain ops' kernels on the same rows.
+TEST_F(CudaEngine, DecodeGraphsPickEveryTokenAsThePlainOpsDo) {
+  auto run = [&](bool graphs, EngineMetrics* metrics) {
+    std::unique_ptr<EngineImpl> engine = make_engine(NumericsMode::kReference, graphs);
+    std::vector<std::vector<GeneratedToken>> out;
+    if (!engine) return out;
+    std::vector<std::shared_ptr<RequestStream>> streams;
+    for (int i = 0; i < 3; ++i) {
+      auto st = engine->submit(greedy(random_prompt(20 + 15 * i, config_.vocab_size, 30 + static_cast<uint64_t>(i)),
+                                      4 + 3 * i, 2));
+      EXPECT_TRUE(st.is_ok()) << st.status().to_string();
+      if (st.is_ok()) streams.push_back(*st);
+    }
+    for (auto& s : streams) out.push_back(drain(*s).tokens[0]);
+    for (int i = 0; i < 200 && engine->metrics().requests_finished < 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    *metrics = engine->metrics();
+    return out;
+  };
+  EngineMetrics plain_m, graph_m;
+  const auto plain = run(false, &plain_m);
+  const auto graphed = run(true, &graph_m);
+  ASSERT_EQ(plain.size(), 3u);
+  ASSERT_EQ(graphed.size(), 3u);
+  for (size_t r = 0; r < plain.size(); ++r) {
+    ASSERT_EQ(graphed[r].size(), plain[r].size()) << "request " << r;
+    for (size_t i = 0; i < plain[r].size(); ++i) {
+      EXPECT_EQ(graphed[r][i].token, plain[r][i].token) << "request " << r << " token " << i;
+      EXPECT_EQ(graphed[r][i].logprob, plain[r][i].logprob) << "request " << r << " token " << i;
+    }
+  }
+  std::printf("decode graphs through the engine: %lld replays, %lld captures\n",
+              static_cast<long long>(graph_m.graph_replays), static_cast<long long>(graph_m.graph_captures));
+  EXPECT_EQ(plain_m.graph_replays, 0);
+  EXPECT_GT(graph_m.graph_replays, 0);
+  EXPECT_GT(graph_m.graph_captures, 0);
 }
 
 }  // namespace
