@@ -3,7 +3,8 @@
 # runtime, the routed MoE layer kernel by kernel, the CUDA backend op by op, each against
 # the CPU references) and the GPU kernel benchmarks (time, GB/s and GFLOP/s next to the
 # device's measured copy bandwidth and FMA rate), the engine's throughput on the embedded
-# tiny model on the GPU next to the CPU, and writes everything to one report.
+# tiny model on the GPU (with and without decode graphs) next to the CPU, and writes
+# everything to one report.
 #
 #   scripts/gpu/run_gpu_suite.sh [--report FILE]     (default: build/gpu_report.md)
 #
@@ -46,10 +47,11 @@ tests_rc=$?
   echo
   echo "## Engine throughput, tiny model (dsv4_bench_throughput, greedy, 128-token prompts, 64 new tokens)"
   echo
-  for dev in cuda cpu; do
-    echo "### --device $dev"
+  for run in "cuda" "cuda --decode-graphs" "cpu"; do
+    echo "### --device $run"
     echo '```'
-    build/benchmarks/engine/dsv4_bench_throughput --model models/tiny --device "$dev" --concurrency 1,8,32 \
+    # shellcheck disable=SC2086  # $run is the device and its flags
+    build/benchmarks/engine/dsv4_bench_throughput --model models/tiny --device $run --concurrency 1,8,32 \
       --prompt 128 --output 64 2>&1 | grep -v "^\[dsv4 info\]"
     echo '```'
   done
