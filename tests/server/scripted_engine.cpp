@@ -205,6 +205,8 @@ EngineMetrics ScriptedEngine::metrics() const {
   m.kv_pages_used = std::min<int64_t>(m.running, info_.kv_pages);
   m.prefix_cache_queries = 100;
   m.prefix_cache_hits = 40;
+  m.graph_replays = 172;
+  m.graph_captures = 86;
   std::lock_guard<std::mutex> lock(mutex_);
   m.requests_finished = static_cast<int64_t>(submitted_.size());
   return m;

@@ -200,6 +200,8 @@ TEST_F(EndpointsTest, HealthVersionAndMetrics) {
         "dsv4:prefix_cache_queries_total{model_name=\"deepseek-v4-flash\"} 100",
         "dsv4:prefix_cache_hits_total{model_name=\"deepseek-v4-flash\"} 40", "# TYPE dsv4:prompt_tokens_total counter",
         "# TYPE dsv4:generation_tokens_total counter", "# TYPE dsv4:device_sampled_tokens_total counter",
+        "dsv4:graph_replays_total{model_name=\"deepseek-v4-flash\"} 172",
+        "dsv4:graph_captures_total{model_name=\"deepseek-v4-flash\"} 86",
         "dsv4:request_success_total{model_name=\"deepseek-v4-flash\",finished_reason=\"stop\"} 1",
         "# TYPE dsv4:time_to_first_token_seconds histogram",
         "dsv4:time_to_first_token_seconds_bucket{model_name=\"deepseek-v4-flash\",le=\"+Inf\"} 1",
