@@ -265,7 +265,13 @@ TEST_P(CudaModel, DecodeGraphsReplayThePlainOpsBitForBit) {
               static_cast<long long>(s.replays), static_cast<long long>(s.eager), static_cast<long long>(s.failures));
   EXPECT_EQ(plain.stats.replays + plain.stats.captures + plain.stats.eager, 0);
   ASSERT_EQ(graphed.logits.size(), plain.logits.size());
-  EXPECT_EQ(std::memcmp(graphed.logits.data(), plain.logits.data(), plain.logits.size() * sizeof(float)), 0);
+  // The SIMT kernels compute each row alone, so padding rows change nothing. cuBLASLt (a GPU
+  // only) may pick another algorithm for 4 rows than for 3, which adds in another order.
+  if (cuda_backend_fp8_gemm_report(*backend_).cublaslt == 0) {
+    EXPECT_EQ(std::memcmp(graphed.logits.data(), plain.logits.data(), plain.logits.size() * sizeof(float)), 0);
+  } else {
+    expect_close(graphed.logits, plain.logits, "decode graphs (cuBLASLt)");
+  }
   EXPECT_GT(s.replays, 0);
   // Reference numerics run the routed experts on the grouped kernels, which need no host; the
   // exact numerics' fp32 experts read the routing back, so their segments stay plain ops.

@@ -224,13 +224,17 @@ TEST_F(CudaEngine, PrefixHitsResumeFromDeviceState) {
 // --decode-graphs: the same requests on an engine replaying decode segments from graphs and on
 // one running plain ops, reference numerics (the routed experts on the grouped kernels, so
 // every segment can be captured). Three requests of different lengths make decode batches of
-// 3 (padded to 4), 2 and 1 sequences. Every token and its log-probability must be the same
-// bit for bit: a replay runs the plain ops' kernels on the same rows.
+// 3 (padded to 4), 2 and 1 sequences. Over the emulation every token and its log-probability
+// must be the same bit for bit: a replay runs the plain ops' kernels on the same rows. On a
+// GPU, cuBLASLt may add in another order for 4 rows than for 3: log-probabilities within
+// kLogprobSlack.
 TEST_F(CudaEngine, DecodeGraphsPickEveryTokenAsThePlainOpsDo) {
+  bool emulated = false;
   auto run = [&](bool graphs, EngineMetrics* metrics) {
     std::unique_ptr<EngineImpl> engine = make_engine(NumericsMode::kReference, graphs);
     std::vector<std::vector<GeneratedToken>> out;
     if (!engine) return out;
+    emulated = engine->info().device == "host emulation";
     std::vector<std::shared_ptr<RequestStream>> streams;
     for (int i = 0; i < 3; ++i) {
       auto st = engine->submit(greedy(random_prompt(20 + 15 * i, config_.vocab_size, 30 + static_cast<uint64_t>(i)),
@@ -252,12 +256,17 @@ TEST_F(CudaEngine, DecodeGraphsPickEveryTokenAsThePlainOpsDo) {
   for (size_t r = 0; r < plain.size(); ++r) {
     ASSERT_EQ(graphed[r].size(), plain[r].size()) << "request " << r;
     for (size_t i = 0; i < plain[r].size(); ++i) {
-      EXPECT_EQ(graphed[r][i].token, plain[r][i].token) << "request " << r << " token " << i;
-      EXPECT_EQ(graphed[r][i].logprob, plain[r][i].logprob) << "request " << r << " token " << i;
+      ASSERT_EQ(graphed[r][i].token, plain[r][i].token) << "request " << r << " token " << i;
+      if (emulated) {
+        EXPECT_EQ(graphed[r][i].logprob, plain[r][i].logprob) << "request " << r << " token " << i;
+      } else {
+        EXPECT_NEAR(graphed[r][i].logprob, plain[r][i].logprob, kLogprobSlack) << "request " << r << " token " << i;
+      }
     }
   }
-  std::printf("decode graphs through the engine: %lld replays, %lld captures\n",
-              static_cast<long long>(graph_m.graph_replays), static_cast<long long>(graph_m.graph_captures));
+  std::printf("decode graphs through the engine (%s): %lld replays, %lld captures\n",
+              emulated ? "emulated: bit for bit" : "GPU: within the slack", static_cast<long long>(graph_m.graph_replays),
+              static_cast<long long>(graph_m.graph_captures));
   EXPECT_EQ(plain_m.graph_replays, 0);
   EXPECT_GT(graph_m.graph_replays, 0);
   EXPECT_GT(graph_m.graph_captures, 0);
