@@ -12,4 +12,8 @@ namespace dsv4::testing {
 // The backend, or null with *why_not set (the tests then skip with that reason).
 std::unique_ptr<Backend> make_model_test_backend(std::string* why_not);
 
+// Kernel launches the calling thread has issued so far (graph replays not counted), or -1
+// where the binary cannot count them (a GPU).
+int64_t host_kernel_launches();
+
 }  // namespace dsv4::testing

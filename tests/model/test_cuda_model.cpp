@@ -215,6 +215,7 @@ TEST_P(CudaModel, DecodeGraphsReplayThePlainOpsBitForBit) {
     std::vector<float> logits;
     StepGraphStats stats;
     std::vector<StepGraphStats> steady;  // after each steady step
+    int64_t steady_launches = 0;         // kernel launches the host issued in the steady steps
   };
   auto run = [&](bool graphs) {
     Model model(cpu_->config, *device_weights_.weights, *backend_, numerics_);
@@ -250,10 +251,12 @@ TEST_P(CudaModel, DecodeGraphsReplayThePlainOpsBitForBit) {
       if (i == n_decode / 2) late = cache->add_sequence();
       step(decoding, i, i == n_decode / 2 ? late : -1);
     }
+    const int64_t launches0 = host_kernel_launches();
     for (int i = 0; i < n_steady; ++i) {
       step({seqs[0], seqs[1], seqs[2], late}, 100 + i, -1);
       out.steady.push_back(model.decode_graph_stats());
     }
+    out.steady_launches = host_kernel_launches() - launches0;
     out.stats = model.decode_graph_stats();
     return out;
   };
@@ -290,6 +293,16 @@ TEST_P(CudaModel, DecodeGraphsReplayThePlainOpsBitForBit) {
     EXPECT_EQ(b.replays - a.replays, replayed) << "steady step " << i;
   }
   std::printf("steady steps without a capture: %d of %d\n", quiet, n_steady - 1);
+  if (host_kernel_launches() >= 0) {
+    // What graphs are for: the host issues fewer launches per step (plus one graph launch per
+    // replayed segment).
+    const int64_t graph_launches = graphed.steady.back().replays - graphed.steady.front().replays;
+    std::printf("kernel launches issued per steady decode step: %.1f plain, %.1f with graphs (+ %.1f graph launches)\n",
+                static_cast<double>(plain.steady_launches) / n_steady,
+                static_cast<double>(graphed.steady_launches) / n_steady,
+                static_cast<double>(graph_launches) / (n_steady - 1));
+    EXPECT_LT(graphed.steady_launches + graph_launches, plain.steady_launches);
+  }
   // Deterministic here (3 of 7 in reference numerics, 4 of 7 in exact at the time of
   // writing): at these short contexts the key buffers still grow often. Memory released every
   // step would leave none.

@@ -359,6 +359,7 @@ namespace {
 // The calling thread's recording, null when it does not record. Like the scheduler, per OS
 // thread: a capture on one thread leaves other threads' launches alone.
 thread_local std::unique_ptr<std::vector<Recording::Step>> tls_recording;
+thread_local uint64_t tls_launches_issued = 0;
 
 void check_launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes) {
   const uint64_t n_threads = uint64_t{block.x} * block.y * block.z;
@@ -403,6 +404,7 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::fun
 void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, std::function<void()> body) {
   // Checked when launched, as the runtime checks a launch made during a capture.
   check_launch(grid, block, dynamic_shared_bytes);
+  ++tls_launches_issued;
   if (tls_recording) {
     tls_recording->push_back(Recording::Step{true, grid, block, dynamic_shared_bytes, std::move(body)});
     return;
@@ -439,6 +441,8 @@ Recording end_recording() {
 }
 
 bool recording() { return tls_recording != nullptr; }
+
+uint64_t launches_issued() { return tls_launches_issued; }
 
 void host_step(std::function<void()> step) {
   if (tls_recording) {

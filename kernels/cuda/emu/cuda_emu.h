@@ -114,6 +114,9 @@ void begin_recording();
 Recording end_recording();
 // Whether the calling OS thread records.
 bool recording();
+// Kernel launches the calling OS thread has issued through launch() (run or recorded; not
+// the launches a replay runs): what a GPU's host would have paid a launch call for.
+uint64_t launches_issued();
 // Runs `step` now, or appends it to the calling thread's recording while it records.
 void host_step(std::function<void()> step);
 
