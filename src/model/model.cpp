@@ -108,7 +108,8 @@ Status Model::forward(const ForwardBatch& batch, KvCache& cache, ForwardResult* 
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l)
     block_.forward(ctx, l, weights_.layers[static_cast<size_t>(l)], X_.data());
 
-  if (batch.keep_hidden) out->hidden = X_.to_host(backend_);
+  // The real tokens' streams only: a graphed step's X_ holds padding rows after them.
+  if (batch.keep_hidden) out->hidden = X_.to_host(backend_, static_cast<size_t>(layout.n_tokens * hc * d));
   compute_logits(X_.data(), layout.n_tokens, layout.seqs, batch.logits, batch.logits_for_chunk, batch.sample_on_device,
                  weights_.hc_head, weights_.norm, out);
   for (const StepSeq& s : layout.seqs) cache.set_length(s.slot, CacheStream::kMain, s.end_pos());

@@ -243,9 +243,12 @@ TEST_P(CudaModel, DecodeGraphsReplayThePlainOpsBitForBit) {
         fb.chunks.push_back({arriving, 0, kArrival});
       }
       fb.logits = LogitsMode::kLast;
+      fb.keep_hidden = true;  // the MTP block's input: the real tokens' streams, no padding rows
       ForwardResult r;
       EXPECT_TRUE(model.forward(fb, *cache, &r).is_ok());
+      EXPECT_EQ(r.hidden.size(), fb.tokens.size() * static_cast<size_t>(c.hc_mult * c.hidden_size));
       out.logits.insert(out.logits.end(), r.logits.begin(), r.logits.end());
+      out.logits.insert(out.logits.end(), r.hidden.begin(), r.hidden.end());
     };
     int32_t late = -1;
     for (int64_t i = 0; i < n_decode; ++i) {
