@@ -236,18 +236,23 @@ void AttentionRunner::write_window(const StepContext& ctx, int64_t layer) {
 void AttentionRunner::project(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
   query(ctx, layer, w, x);
   raw_kv(ctx, layer, w, x);
+  if (w.has_compressor) compressor_.project(ctx, layer, RowKind::kAttention, w.compressor, x);
+  if (w.has_indexer) {
+    index_compressor_.project(ctx, layer, RowKind::kIndexer, w.index_compressor, x);
+    indexer_.project(ctx, layer, w, x, qr_.data());
+  }
 }
 
-void AttentionRunner::attend(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x) {
+void AttentionRunner::attend(const StepContext& ctx, int64_t layer, const AttentionWeights& w) {
   const ModelConfig& c = ctx.config;
   const int64_t n = ctx.layout.n_tokens;
   Backend& be = ctx.backend;
   // Rows completed by this step are visible to its later tokens: compress before attending.
-  if (w.has_compressor) compressor_.run(ctx, layer, RowKind::kAttention, w.compressor, x);
+  if (w.has_compressor) compressor_.run(ctx, layer, RowKind::kAttention, w.compressor);
   if (w.has_indexer) {
-    index_compressor_.run(ctx, layer, RowKind::kIndexer, w.index_compressor, x);
+    index_compressor_.run(ctx, layer, RowKind::kIndexer, w.index_compressor);
     topk_.resize(be, static_cast<size_t>(n * c.index_topk));
-    indexer_.select(ctx, layer, w, x, qr_.data(), topk_.data());
+    indexer_.select(ctx, layer, topk_.data());
   }
   gather_candidates(ctx, layer);
   const int64_t qw = c.num_attention_heads * c.head_dim;

@@ -30,9 +30,10 @@ class AttentionRunner {
  public:
   // The sub-layer in three calls, in this order (the first and last are row-wise over
   // ctx.rows rows, so a step can replay them from graphs; attend depends on the context):
-  // x [rows, d]: attn_norm output; out [rows, d].
+  // x [rows, d]: attn_norm output; out [rows, d]. project also runs the compressors' and the
+  // indexer's projections, which attend then uses for the real tokens.
   void project(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
-  void attend(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x);
+  void attend(const StepContext& ctx, int64_t layer, const AttentionWeights& w);
   void output(const StepContext& ctx, int64_t layer, const AttentionWeights& w, float* out);
 
  private:

@@ -24,7 +24,7 @@ void BlockRunner::forward(const StepContext& ctx, int64_t layer, const BlockWeig
     be.rmsnorm(y_.data(), n, d, d, w.attn_norm, eps, normed_.data(), d, round);
     attention_.project(ctx, layer, w.attn, normed_.data());
   });
-  attention_.attend(ctx, layer, w.attn, normed_.data());
+  attention_.attend(ctx, layer, w.attn);
   ctx.segment(key + 1, [&] {
     attention_.output(ctx, layer, w.attn, sub_.data());
     be.hc_post(sub_.data(), X, post_.data(), comb_.data(), n, hp, X2_.data(), round);

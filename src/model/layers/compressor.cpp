@@ -123,13 +123,12 @@ void CompressorRunner::finish_rows(const StepContext& ctx, int64_t layer, RowKin
   ctx.cache.rows_append(layer, kind, runs_, rows_.data());
 }
 
-void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w,
-                           const float* x) {
+void CompressorRunner::project(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w,
+                               const float* x) {
   const int64_t ratio = ctx.config.compress_ratio(layer);
   const int64_t dim = kind == RowKind::kAttention ? ctx.config.head_dim : ctx.config.index_head_dim;
-  const bool overlap = ratio == 4;
   const int64_t width = compressor_carry_width(ratio, dim);
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t d = ctx.config.hidden_size;
   Backend& be = ctx.backend;
   kv_.resize(be, static_cast<size_t>(n * width));
@@ -137,6 +136,14 @@ void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, 
   // The compressor works in fp32 on the bf16 input (spec §2.4.5): no activation rounding.
   be.linear(x, n, d, WeightRef::of(w.wkv), ActQuant::kNone, kv_.data(), width, Round::kNone);
   be.linear(x, n, d, WeightRef::of(w.wgate), ActQuant::kNone, z_.data(), width, Round::kNone);
+}
+
+void CompressorRunner::run(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w) {
+  const int64_t ratio = ctx.config.compress_ratio(layer);
+  const int64_t dim = kind == RowKind::kAttention ? ctx.config.head_dim : ctx.config.index_head_dim;
+  const bool overlap = ratio == 4;
+  const int64_t width = compressor_carry_width(ratio, dim);
+  Backend& be = ctx.backend;
   build_extended(ctx, layer, kind, ratio, width);
 
   jobs_.clear();

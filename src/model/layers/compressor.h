@@ -25,8 +25,10 @@ namespace dsv4 {
 
 class CompressorRunner {
  public:
-  // x: [n_tokens, d] the attention input (attn_norm output).
-  void run(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w, const float* x);
+  // project, then run. project is row-wise over ctx.rows rows (a graph segment can hold it):
+  // x [rows, d] the attention input (attn_norm output). run pools the real tokens' rows.
+  void project(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w, const float* x);
+  void run(const StepContext& ctx, int64_t layer, RowKind kind, const CompressorWeights& w);
 
  private:
   struct SeqPlan {

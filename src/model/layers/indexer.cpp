@@ -14,10 +14,10 @@ constexpr int64_t kScoreBudget = int64_t{16} << 20;
 constexpr int64_t kKeyBudget = int64_t{64} << 20;
 }  // namespace
 
-void IndexerRunner::select(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x,
-                           const float* qr, int32_t* topk) {
+void IndexerRunner::project(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x,
+                            const float* qr) {
   const ModelConfig& c = ctx.config;
-  const int64_t n = ctx.layout.n_tokens;
+  const int64_t n = ctx.rows;
   const int64_t heads = c.index_n_heads;
   const int64_t hd = c.index_head_dim;
   const int64_t rope = c.qk_rope_head_dim;
@@ -38,7 +38,12 @@ void IndexerRunner::select(const StepContext& ctx, int64_t layer, const Attentio
   const float factor = static_cast<float>(std::pow(static_cast<double>(hd), -0.5) *
                                           std::pow(static_cast<double>(heads), -0.5));
   be.scale(w_.data(), n * heads, factor, round);
+}
 
+void IndexerRunner::select(const StepContext& ctx, int64_t layer, int32_t* topk) {
+  const int64_t n = ctx.layout.n_tokens;
+  const int64_t hd = ctx.config.index_head_dim;
+  Backend& be = ctx.backend;
   visible_.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) visible_[static_cast<size_t>(i)] = (ctx.layout.positions[static_cast<size_t>(i)] + 1) / 4;
   visible_dev_.assign(be, visible_);

@@ -14,11 +14,12 @@ namespace dsv4 {
 
 class IndexerRunner {
  public:
-  // x [n, d] attention input; qr [n, q_lora] the normalized query latent.
-  // topk [n, index_topk] (the backend's memory): selected row indices per token by
-  // descending score, -1 padded.
-  void select(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x, const float* qr,
-              int32_t* topk);
+  // project, then select. project is row-wise over ctx.rows rows (a graph segment can hold
+  // it): x [rows, d] attention input; qr [rows, q_lora] the normalized query latent.
+  // select: topk [n, index_topk] (the backend's memory), the real tokens' selected row
+  // indices by descending score, -1 padded.
+  void project(const StepContext& ctx, int64_t layer, const AttentionWeights& w, const float* x, const float* qr);
+  void select(const StepContext& ctx, int64_t layer, int32_t* topk);
 
  private:
   // Sequence s's tokens' selection among its n_rows keys [n_rows, 128].
