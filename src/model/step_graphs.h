@@ -1,12 +1,13 @@
 // StepGraphs: the segments of decode steps replayed as backend graphs (CUDA graphs), one graph
 // per segment and padded batch size.
 //
-// A decode step's launches outside attention depend only on its row count: the projections,
-// hyper-connections, norms and the MoE read their inputs from buffers whose addresses do not
-// change between steps. The model runs those stretches ("segments") through run(), which
-// replays a captured graph where one is valid and otherwise runs the ops as they are. The
-// attention between segments (cache reads and writes, compressors, indexer) depends on each
-// sequence's context and runs eagerly.
+// Most of a decode step's launches depend only on its row count: the projections (the
+// compressors' and the indexer's too), hyper-connections, norms and the MoE read their inputs
+// from buffers whose addresses do not change between steps. The model runs those stretches
+// ("segments") through run(), which replays a captured graph where one is valid and otherwise
+// runs the ops as they are. Attention's middle between segments (compressor pooling, indexer
+// scores and top-k, cache reads and writes, sparse attention) depends on each sequence's
+// context and runs eagerly.
 //
 // When a segment is captured: not on its first run at a size (that run sizes its buffers and
 // makes an op's one-time uploads, which a capture cannot contain), but on the next one. A
