@@ -4,10 +4,7 @@
 // result; unlike it, the host never dereferences data(): values move with assign (upload)
 // and to_host (download).
 //
-// A buffer that grows takes half its old capacity again, up to 64 MiB more, when that is
-// more than asked: key buffers grow with the context a little every decode step, and each
-// reallocation releases a block, which drops every captured graph (Backend::memory_epoch);
-// geometric growth makes that rare, the cap keeps prefill-sized buffers near their need.
+// A buffer that grows takes grown_capacity (below).
 #pragma once
 
 #include <algorithm>
@@ -21,6 +18,16 @@
 
 namespace dsv4 {
 
+// The bytes a buffer holding `have` bytes takes when it must hold `need` (> have): half its
+// old size again, up to 64 MiB more, when that is more than asked. Buffers sized by the
+// context (keys, attention's partial sums) grow a little every decode step, and each
+// reallocation releases a block, which drops every captured graph (Backend::memory_epoch);
+// geometric growth makes that rare, the cap keeps prefill-sized buffers near their need.
+inline size_t grown_capacity(size_t have, size_t need) {
+  constexpr size_t kMaxExtraBytes = size_t{64} << 20;
+  return std::max(need, have + std::min(have / 2, kMaxExtraBytes));
+}
+
 template <class T>
 class BackendArray {
  public:
@@ -28,8 +35,7 @@ class BackendArray {
   // sized by the engine's admission limits, so running out here is a bug in them).
   void resize(Backend& be, size_t n) {
     if (n > capacity_) {
-      const size_t extra = std::min(capacity_ / 2, kMaxExtraBytes / sizeof(T));
-      const size_t cap = std::max({n, capacity_ + extra, size_t{1}});
+      const size_t cap = std::max<size_t>(grown_capacity(capacity_ * sizeof(T), n * sizeof(T)) / sizeof(T), 1);
       mem_.reset();
       Result<std::unique_ptr<BackendMemory>> m = be.allocate(cap * sizeof(T));
       DSV4_CHECK_MSG(m.is_ok(), "activation memory (" + std::to_string(cap * sizeof(T)) + " bytes) on " + be.name() +
@@ -57,7 +63,6 @@ class BackendArray {
   size_t size() const { return size_; }
 
  private:
-  static constexpr size_t kMaxExtraBytes = size_t{64} << 20;
   std::unique_ptr<BackendMemory> mem_;
   size_t size_ = 0;
   size_t capacity_ = 0;

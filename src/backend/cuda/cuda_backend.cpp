@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/backend_array.h"
 #include "backend/cuda/capture_state.h"
 #include "backend/cuda/cublaslt_fp8.h"
 #include "backend/cuda/expert_tables.h"
@@ -437,16 +438,15 @@ class CudaBackend final : public Backend {
     return b.as<T>();
   }
 
-  // A scratch block of at least `bytes`, grown by reallocation. Giving the old block back
+  // A scratch block of at least `bytes`, grown by reallocation (to grown_capacity, as
+  // BackendArray grows). Giving the old block back
   // at once is safe: the pool reuses it only for work on this same stream, ordered after
   // the kernels that still read it. Growing poisons a capture: launches captured before
   // would name the old block (and the memory epoch moves anyway).
-  // Like BackendArray it grows by half again (up to 64 MiB more) when that is more than asked:
-  // buffers sized by the context (attention's partial sums) grow a little every decode step.
   PoolBuffer& scratch(PoolBuffer* buf, size_t bytes) {
     if (buf->bytes() < bytes) {
       (void)capture_.host_allowed("scratch allocation", bytes);
-      const size_t grown = std::max(bytes, buf->bytes() + std::min(buf->bytes() / 2, size_t{64} << 20));
+      const size_t grown = grown_capacity(buf->bytes(), bytes);
       buf->reset();
       Result<PoolBuffer> b = allocate_buffer(rt_->pool(), grown, rt_->stream());
       must(b.status(), "scratch memory");
