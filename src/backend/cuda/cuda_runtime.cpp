@@ -138,11 +138,6 @@ Status Graph::begin_capture(const Stream& stream) {
                         "cudaStreamBeginCapture");
 }
 
-bool Graph::capturing(const Stream& stream) {
-  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
-  return cudaStreamIsCapturing(stream_of(stream), &st) == cudaSuccess && st != cudaStreamCaptureStatusNone;
-}
-
 Result<Graph> Graph::end_capture(const Stream& stream) {
   cudaGraph_t g = nullptr;
   const cudaError_t ended = cudaStreamEndCapture(stream_of(stream), &g);

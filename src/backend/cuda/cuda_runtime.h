@@ -113,8 +113,6 @@ class Graph {
   // Ends the capture begun on `stream` and instantiates it. On failure too the stream is no
   // longer capturing, and the error is not left behind for the next launch check.
   static Result<Graph> end_capture(const Stream& stream);
-  // Whether `stream` is capturing (or holds a capture that was invalidated and not ended).
-  static bool capturing(const Stream& stream);
   Status launch(const Stream& stream) const;
   bool valid() const { return exec_ != nullptr; }
 
