@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "backend/backend.h"
 #include "backend/cuda/cuda_backend.h"
+#include "dsv4k/numeric.h"
 
 namespace dsv4::backend_test {
 
@@ -45,6 +48,47 @@ class Device {
   static void expect_ok(const Status& s) { ASSERT_TRUE(s.is_ok()) << s.to_string(); }
   DeviceRuntime& rt_;
   std::vector<PoolBuffer> buffers_;
+};
+
+// A test on the backend under test (skipped, with the reason, where there is none), with
+// device buffers and seeded random host data.
+class DeviceBackendTest : public ::testing::Test {
+ protected:
+  explicit DeviceBackendTest(uint32_t seed) : rng_(seed) {}
+
+  void SetUp() override {
+    std::string why;
+    be_ = make_backend_under_test(&why);
+    if (!be_) GTEST_SKIP() << "no supported GPU: " << why;
+    dev_ = std::make_unique<Device>(*be_);
+  }
+
+  // bf16-representable normal values.
+  std::vector<float> normal(size_t n, float sigma = 1.0f) {
+    std::normal_distribution<float> d(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dsv4k::round_bf16(d(rng_));
+    return v;
+  }
+  // Random bytes; e4m3: no NaN codes (checkpoints hold none).
+  std::vector<uint8_t> bytes(size_t n, bool e4m3 = false) {
+    std::vector<uint8_t> v(n);
+    for (auto& b : v) {
+      b = static_cast<uint8_t>(rng_());
+      if (e4m3 && (b & 0x7Fu) == 0x7Fu) b = 0;
+    }
+    return v;
+  }
+  // ue8m0 block scales near 1 (2^-9 .. 2^0).
+  std::vector<uint8_t> scales(size_t n) {
+    std::vector<uint8_t> v(n);
+    for (auto& b : v) b = static_cast<uint8_t>(118 + rng_() % 10);
+    return v;
+  }
+
+  std::unique_ptr<Backend> be_;
+  std::unique_ptr<Device> dev_;  // after be_: released before it
+  std::mt19937 rng_;
 };
 
 }  // namespace dsv4::backend_test

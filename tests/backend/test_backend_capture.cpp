@@ -25,45 +25,20 @@ using dsv4k::Round;
 
 constexpr int64_t kM = 3, kD = 256, kInter = 128;  // rows, model dim (two FP8 k blocks), FFN width
 
-class BackendCapture : public ::testing::Test {
+class BackendCapture : public DeviceBackendTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    be_ = make_backend_under_test(&why);
-    if (!be_) GTEST_SKIP() << "no supported GPU: " << why;
-    dev_ = std::make_unique<Device>(*be_);
-  }
+  BackendCapture() : DeviceBackendTest(99) {}
 
-  std::vector<float> normal(size_t n) {
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dsv4k::round_bf16(d(rng_));
-    return v;
-  }
-  std::vector<uint8_t> e4m3(size_t n) {
-    std::vector<uint8_t> v(n);
-    for (auto& b : v) {
-      b = static_cast<uint8_t>(rng_());
-      if ((b & 0x7Fu) == 0x7Fu) b = 0;  // no NaN codes
-    }
-    return v;
-  }
   WeightRef fp8_weight(int64_t n, int64_t k) {
-    std::vector<uint8_t> sc(static_cast<size_t>(((n + 127) / 128) * ((k + 127) / 128)));
-    for (auto& b : sc) b = static_cast<uint8_t>(118 + rng_() % 10);
-    return WeightRef::of(dsv4k::Fp8Weight{dev_->up(e4m3(static_cast<size_t>(n * k))), dev_->up(sc), n, k});
+    const std::vector<uint8_t> sc = scales(static_cast<size_t>(((n + 127) / 128) * ((k + 127) / 128)));
+    return WeightRef::of(dsv4k::Fp8Weight{dev_->up(bytes(static_cast<size_t>(n * k), true)), dev_->up(sc), n, k});
   }
   WeightRef fp4_weight(int64_t n, int64_t k) {
-    std::vector<uint8_t> d(static_cast<size_t>(n * k / 2)), sc(static_cast<size_t>(n * k / 32));
-    for (auto& b : d) b = static_cast<uint8_t>(rng_());  // every e2m1 code is a number
-    for (auto& b : sc) b = static_cast<uint8_t>(118 + rng_() % 10);
+    const std::vector<uint8_t> d = bytes(static_cast<size_t>(n * k / 2));  // every e2m1 code is a number
+    const std::vector<uint8_t> sc = scales(static_cast<size_t>(n * k / 32));
     return WeightRef::of(dsv4k::Fp4Weight{dev_->up(d), dev_->up(sc), n, k});
   }
   std::vector<float> down(const float* p, int64_t n) { return dev_->down(p, static_cast<size_t>(n)); }
-
-  std::unique_ptr<Backend> be_;
-  std::unique_ptr<Device> dev_;
-  std::mt19937 rng_{99};
 };
 
 // One FFN-like segment: rmsnorm, two FP8 projections with quantized activations, SwiGLU.

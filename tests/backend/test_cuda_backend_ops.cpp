@@ -45,38 +45,19 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
   }
 }
 
-class CudaBackendOps : public ::testing::Test {
+class CudaBackendOps : public DeviceBackendTest {
  protected:
+  CudaBackendOps() : DeviceBackendTest(1234) {}
+
   void SetUp() override {
-    std::string why;
-    be_ = make_backend_under_test(&why);
-    if (!be_) GTEST_SKIP() << "no supported GPU: " << why;
-    dev_ = std::make_unique<Device>(*be_);
+    DeviceBackendTest::SetUp();
+    if (IsSkipped()) return;
     CpuBackendOptions o;
     o.n_threads = 1;
     o.kernels = CpuKernels::kReference;
     ref_ = make_cpu_backend(o);
   }
 
-  std::vector<float> normal(size_t n, float sigma = 1.0f) {
-    std::normal_distribution<float> d(0.0f, sigma);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dsv4k::round_bf16(d(rng_));
-    return v;
-  }
-  std::vector<uint8_t> bytes(size_t n, bool e4m3 = false) {
-    std::vector<uint8_t> v(n);
-    for (auto& b : v) {
-      b = static_cast<uint8_t>(rng_());
-      if (e4m3 && (b & 0x7Fu) == 0x7Fu) b = 0;  // no NaN codes in checkpoints
-    }
-    return v;
-  }
-  std::vector<uint8_t> scales(size_t n) {
-    std::vector<uint8_t> v(n);
-    for (auto& b : v) b = static_cast<uint8_t>(118 + rng_() % 10);
-    return v;
-  }
   std::vector<uint16_t> bf16(size_t n) {
     std::vector<uint16_t> v(n);
     const std::vector<float> f = normal(n);
@@ -84,9 +65,7 @@ class CudaBackendOps : public ::testing::Test {
     return v;
   }
 
-  std::unique_ptr<Backend> be_, ref_;
-  std::unique_ptr<Device> dev_;
-  std::mt19937 rng_{1234};
+  std::unique_ptr<Backend> ref_;
 };
 
 // ---- memory -----------------------------------------------------------------------------
